@@ -1,0 +1,1 @@
+"""The command-line interface: thin commands over the engine facade."""

@@ -1,0 +1,45 @@
+"""Limits of the Assistants protocol, shared by offline validation and the local backend.
+
+Sources: the official OpenAPI description (schemas named beside each value) and the
+API reference prose where the schema is silent.
+"""
+
+from __future__ import annotations
+
+import re
+
+ASSISTANT_NAME_MAX = 256  # CreateAssistantRequest.name
+ASSISTANT_DESCRIPTION_MAX = 512  # CreateAssistantRequest.description
+INSTRUCTIONS_MAX = 256_000  # CreateAssistantRequest.instructions
+TOOLS_MAX = 128  # CreateAssistantRequest.tools
+RUN_TOOLS_MAX = 20  # CreateRunRequest.tools
+CODE_INTERPRETER_FILES_MAX = 20  # tool_resources.code_interpreter.file_ids
+ASSISTANT_VECTOR_STORES_MAX = 1  # tool_resources.file_search.vector_store_ids
+MAX_NUM_RESULTS_MIN, MAX_NUM_RESULTS_MAX = 1, 50  # AssistantToolsFileSearch
+TEMPERATURE_MIN, TEMPERATURE_MAX = 0.0, 2.0
+TOP_P_MIN, TOP_P_MAX = 0.0, 1.0
+SCORE_THRESHOLD_MIN, SCORE_THRESHOLD_MAX = 0.0, 1.0
+RANKERS = ("auto", "default_2024_08_21")
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+
+METADATA_MAX_KEYS = 16  # Metadata (prose)
+METADATA_KEY_MAX = 64
+METADATA_VALUE_MAX = 512
+
+ATTRIBUTES_MAX_KEYS = 16  # VectorStoreFileAttributes
+ATTRIBUTE_KEY_MAX = 64
+ATTRIBUTE_VALUE_MAX = 512
+
+FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # FunctionObject.name (prose)
+RESPONSE_FORMAT_NAME_RE = FUNCTION_NAME_RE  # ResponseFormatJsonSchema.json_schema.name
+
+STATIC_CHUNK_MIN, STATIC_CHUNK_MAX = 100, 4096  # StaticChunkingStrategy.max_chunk_size_tokens
+AUTO_CHUNK_SIZE, AUTO_CHUNK_OVERLAP = 800, 400  # what "auto" resolves to
+VECTOR_STORE_EXPIRY_DAYS_MIN, VECTOR_STORE_EXPIRY_DAYS_MAX = 1, 365  # VectorStoreExpirationAfter
+VECTOR_STORE_CREATE_FILE_IDS_MAX = 500
+FILE_BATCH_MAX = 2000
+FILE_EXPIRY_SECONDS_MIN, FILE_EXPIRY_SECONDS_MAX = 3600, 2_592_000  # FileExpirationAfter
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+
+LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
+FILES_LIST_LIMIT_DEFAULT, FILES_LIST_LIMIT_MAX = 10_000, 10_000
