@@ -1,0 +1,223 @@
+"""The ASGI app: route matching, auth, counting, faults, body decoding, errors and headers.
+
+Handlers (in the resource modules) only parse and serialize; this module turns what
+they return or raise into HTTP: JSON 200, raw bytes, or a Starlette response; every
+:class:`BackendError` as the OpenAI envelope with its status; ``x-request-id`` on every
+response; ``openai-poll-after-ms`` on GETs of routes marked ``poll``. Paths under
+``/__assistops/`` are the control plane: not counted, never faulted, no auth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import anyio.to_thread
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from assistops.backend.core import Backend
+from assistops.backend.faults import FaultSpec
+from assistops.backend.routing import Call, Raw, Reply, Route, Upload
+from assistops.errors import BackendError
+
+log = logging.getLogger("assistops.backend")
+
+_INTERNAL = BackendError(
+    500,
+    "The server had an error while processing your request. Sorry about that!",
+    type="server_error",
+)
+
+
+class BackendApp:
+    """ASGI application serving ``/v1`` routes and the ``/__assistops`` control plane."""
+
+    def __init__(self, backend: Backend, routes: Sequence[Route], control: Sequence[Route]):
+        self.backend = backend
+        self.routes = list(routes)
+        self.control_routes = list(control)
+        self._v1 = [(r, r.compile()) for r in self.routes]
+        self._control = [(r, r.compile()) for r in self.control_routes]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan is off; websockets are not part of the protocol
+        request = Request(scope, receive)
+        request_id = "req_" + uuid.uuid4().hex
+        path = scope["path"]
+        response: Response | None
+        if path.startswith("/__assistops/"):
+            response = await self._serve(request, self._control)
+        else:
+            response = await self._serve_v1(request, send)
+        if response is None:
+            return  # connection dropped on purpose
+        response.headers["x-request-id"] = request_id
+        await response(scope, receive, send)
+
+    async def _serve_v1(self, request: Request, send: Send) -> Response | None:
+        method, path = request.method, request.url.path
+        match = self._match(self._v1, method, path)
+        template = match[0].template if match else f"{method} {path}"
+        faults = self.backend.faults.record(template)
+        delay = sum(f.latency_ms for f in faults if f.kind == "latency")
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        for fault in faults:
+            if fault.kind == "drop":
+                await _drop(send)
+                return None
+            if fault.kind in ("rate_limit", "error"):
+                return _fault_response(fault)
+        if (denied := self._check_auth(request)) is not None:
+            return denied
+        response = await self._serve(request, self._v1)
+        for fault in faults:
+            if fault.kind == "commit_then_drop":
+                await _drop(send)
+                return None
+            if fault.kind == "commit_then_error":
+                return _fault_response(fault)
+        return response
+
+    def _check_auth(self, request: Request) -> Response | None:
+        key = self.backend.api_key
+        if key is None:
+            return None
+        given = request.headers.get("authorization", "")
+        if given == f"Bearer {key}":
+            return None
+        message = (
+            "You didn't provide an API key. You need to provide your API key in an "
+            "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            if not given
+            else "Incorrect API key provided. Check the key the backend was started with."
+        )
+        error = BackendError(401, message, param=None, code="invalid_api_key")
+        return _error_response(error)
+
+    @staticmethod
+    def _match(
+        table: Sequence[tuple[Route, Any]], method: str, path: str
+    ) -> tuple[Route, dict[str, str]] | None:
+        for route, pattern in table:
+            if route.method == method and (m := pattern.match(path)):
+                return route, m.groupdict()
+        return None
+
+    async def _serve(
+        self,
+        request: Request,
+        table: Sequence[tuple[Route, Any]],
+    ) -> Response:
+        method, path = request.method, request.url.path
+        match = self._match(table, method, path)
+        if match is None:
+            return _error_response(BackendError(404, f"Invalid URL ({method} {path})"))
+        route, params = match
+        try:
+            call = await _read_call(request, route, params)
+            reply = await _invoke(route, self.backend, call)
+        except BackendError as error:
+            return _error_response(error)
+        except Exception:
+            log.exception("unhandled error in %s", route.template)
+            return _error_response(_INTERNAL)
+        response = _to_response(reply)
+        if route.poll and method == "GET":
+            response.headers["openai-poll-after-ms"] = str(self.backend.poll_after_ms)
+        return response
+
+
+async def _invoke(route: Route, backend: Backend, call: Call) -> Reply:
+    if inspect.iscoroutinefunction(route.handler):
+        result: Reply = await route.handler(backend, call)
+        return result
+    handler = cast(Callable[[Backend, Call], Reply], route.handler)
+    reply: Reply = await anyio.to_thread.run_sync(handler, backend, call)
+    return reply
+
+
+async def _read_call(request: Request, route: Route, params: dict[str, str]) -> Call:
+    common: dict[str, Any] = {
+        "method": request.method,
+        "path": request.url.path,
+        "template": route.template,
+        "params": params,
+        "query": request.query_params,
+        "headers": request.headers,
+    }
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        fields: dict[str, str] = {}
+        files: dict[str, Upload] = {}
+        async with request.form(max_part_size=64 * 1024 * 1024) as form:
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    data = await value.read()
+                    files[name] = Upload(value.filename or "upload", value.content_type or "", data)
+                else:
+                    fields[name] = value
+        return Call(**common, body=None, form=fields, files=files)
+    raw = await request.body()
+    if not raw.strip():
+        return Call(**common, body={})
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BackendError(
+            400,
+            "We could not parse the JSON body of your request. The API expects a JSON "
+            "payload, but what was sent was not valid JSON.",
+        ) from None
+    return Call(**common, body=body)
+
+
+def _to_response(reply: Reply) -> Response:
+    if isinstance(reply, Response):
+        return reply
+    if isinstance(reply, Raw):
+        return Response(reply.data, media_type=reply.media_type)
+    return JSONResponse(reply)
+
+
+def _error_response(error: BackendError, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(error.envelope(), status_code=error.status, headers=headers)
+
+
+def _fault_response(fault: FaultSpec) -> Response:
+    headers: dict[str, str] = {}
+    if fault.should_retry is not None:
+        headers["x-should-retry"] = "true" if fault.should_retry else "false"
+    if fault.retry_after is not None:
+        headers["retry-after"] = f"{fault.retry_after:g}"
+    if fault.kind == "rate_limit":
+        headers.setdefault("retry-after", "1")
+        error = BackendError(
+            429,
+            "Rate limit reached for requests (injected by the assistops backend).",
+            type="requests",
+            code="rate_limit_exceeded",
+        )
+        return _error_response(error, headers)
+    error = BackendError(fault.status, fault.message, type="server_error")
+    return _error_response(error, headers)
+
+
+async def _drop(send: Send) -> None:
+    """Close the client connection without a response (uvicorn's transport)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("the 'drop' fault needs the backend to run under uvicorn")
+    transport.abort()
+    # let uvicorn see the connection as lost, so it does not answer 500 on our behalf
+    for _ in range(3):
+        await asyncio.sleep(0)

@@ -1,0 +1,20 @@
+"""The route table of the local backend, and the app factory.
+
+To add a resource: write ``assistops/backend/<resource>.py`` with a module-level
+``ROUTES: list[Route]`` and append ``*<resource>.ROUTES`` to :data:`ROUTES` below.
+Order matters only when two templates could match the same path (first wins).
+"""
+
+from __future__ import annotations
+
+from assistops.backend import control
+from assistops.backend.app import BackendApp
+from assistops.backend.core import Backend
+from assistops.backend.routing import Route
+
+ROUTES: list[Route] = []
+
+
+def create_app(backend: Backend) -> BackendApp:
+    """The ASGI app serving ``backend`` (protocol routes plus control plane)."""
+    return BackendApp(backend, ROUTES, control.ROUTES)

@@ -1,0 +1,123 @@
+"""Run the backend over real HTTP: uvicorn in a daemon thread on a pre-bound socket."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from assistops.backend.core import Backend
+from assistops.backend.routes import create_app
+
+
+class RunningBackend:
+    """A backend serving on ``base_url`` until :meth:`stop` (or the ``with`` block ends)."""
+
+    def __init__(self, backend: Backend, sock: socket.socket, *, log_level: str = "warning"):
+        self.backend = backend
+        self._sock = sock
+        host, port = sock.getsockname()[:2]
+        self.host: str = host
+        self.port: int = port
+        config = uvicorn.Config(
+            create_app(backend),
+            lifespan="off",
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            daemon=True,
+            name=f"assistops-backend-{self.port}",
+        )
+        self._stopped = False
+
+    @property
+    def root_url(self) -> str:
+        """``http://HOST:PORT`` with no path."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What the SDK takes as ``base_url``: ``http://HOST:PORT/v1``."""
+        return f"{self.root_url}/v1"
+
+    @property
+    def control_url(self) -> str:
+        """The control plane: ``http://HOST:PORT/__assistops``."""
+        return f"{self.root_url}/__assistops"
+
+    def start(self, timeout: float = 10.0) -> RunningBackend:
+        """Start serving and wait until uvicorn accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.002)
+        if not self._server.started:
+            self.stop()
+            raise RuntimeError("the assistops backend did not start")
+        return self
+
+    def serve_forever(self) -> None:
+        """Block until the server stops (used by ``assistops serve``)."""
+        while self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and the database; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(10)
+        self._sock.close()
+        self.backend.close()
+
+    def __enter__(self) -> RunningBackend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_server(
+    db: str | Path = ":memory:",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_key: str | None = None,
+    **settings: Any,
+) -> RunningBackend:
+    """Serve a backend on ``host:port`` (0 = a free port) and return once it is ready.
+
+    ``settings`` go to :class:`~assistops.backend.core.Backend` (``seed``, ``frozen_at``,
+    ``processing``, ``poll_after_ms``).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    backend = Backend(db, api_key=api_key, **settings)
+    return RunningBackend(backend, sock).start()
