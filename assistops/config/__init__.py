@@ -1,0 +1,1 @@
+"""Loading declarations: strict YAML, the pydantic models, and the project on disk."""

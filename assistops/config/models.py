@@ -1,0 +1,278 @@
+"""The declaration models: what a user writes in YAML, validated with pydantic.
+
+Three kinds of file, each with its published JSON Schema in ``schemas/``:
+
+- ``assistops.yaml``      -> :class:`ProjectFile` (project, paths, defaults, environments)
+- ``<name>/assistant.yaml`` -> :class:`AssistantFile`
+- ``knowledge/<store>.yaml`` -> :class:`VectorStoreFile`
+
+Every model refuses unknown keys; values are strict (a number is never taken for a string).
+Limits that the protocol enforces (lengths, ranges, counts) are checked in
+:mod:`assistops.validate` after per-environment overrides are merged, so the messages can count
+reserved metadata keys and rendered instruction lengths.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+Name = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        description="Logical name: lowercase letters, digits, '-' and '_', at most 64 characters.",
+    ),
+]
+EnvVar = Annotated[
+    str,
+    Field(
+        pattern=ENV_VAR_PATTERN, description="Name of an environment variable (never the value)."
+    ),
+]
+JsonSchemaRef = Annotated[
+    dict[str, Any] | str,
+    Field(description="A JSON Schema inline, or the project-relative path of a .json/.yaml file."),
+]
+Metadata = Annotated[
+    dict[str, str],
+    Field(description="String key/value pairs stored on the object (limits: 16 keys in all)."),
+]
+
+
+class Strict(BaseModel):
+    """Base for every declaration model: unknown keys refused, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+# --- tools ------------------------------------------------------------------------------------
+
+
+class CodeInterpreter(Strict):
+    """The code interpreter tool, with files it can read."""
+
+    files: list[str] = Field(
+        default_factory=list,
+        description="Project-relative globs of files to upload for the code interpreter (≤ 20).",
+    )
+
+
+class RankingOptions(Strict):
+    """How file_search ranks chunks."""
+
+    ranker: Literal["auto", "default_2024_08_21"] = "auto"
+    score_threshold: float = Field(0.0, description="Between 0 and 1.")
+
+
+class FileSearch(Strict):
+    """The file_search tool over one declared vector store."""
+
+    vector_store: Name | None = Field(
+        None, description="Logical name of a vector store declared under knowledge/."
+    )
+    max_num_results: int | None = Field(None, description="1 to 50.")
+    ranking_options: RankingOptions | None = None
+
+
+class Function(Strict):
+    """A function the application implements."""
+
+    name: str = Field(description="^[a-zA-Z0-9_-]{1,64}$, unique per assistant.")
+    description: str | None = None
+    parameters: JsonSchemaRef | None = None
+    strict: bool | None = Field(
+        None,
+        description="Strict mode: every object needs additionalProperties: false and every "
+        "property listed in required.",
+    )
+
+
+class Tool(Strict):
+    """One tool: exactly one of ``code_interpreter``, ``file_search`` or ``function``."""
+
+    code_interpreter: CodeInterpreter | None = None
+    file_search: FileSearch | None = None
+    function: Function | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Tool:
+        set_ = [k for k in ("code_interpreter", "file_search", "function") if getattr(self, k)]
+        if len(set_) != 1:
+            raise ValueError(
+                "a tool is exactly one of 'code_interpreter', 'file_search' or 'function'"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``code_interpreter``, ``file_search`` or ``function``."""
+        for k in ("code_interpreter", "file_search", "function"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError("validated tool has no kind")
+
+
+# --- response format ---------------------------------------------------------------------------
+
+
+class JsonSchemaFormat(Strict):
+    """A structured-output schema."""
+
+    name: str = Field(description="^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    schema_: JsonSchemaRef = Field(alias="schema")
+    strict: bool | None = None
+
+
+class JsonSchemaResponseFormat(Strict):
+    """``response_format: {json_schema: {...}}``."""
+
+    json_schema: JsonSchemaFormat
+
+
+ResponseFormat = Literal["auto", "text", "json_object"] | JsonSchemaResponseFormat
+
+
+# --- instructions ------------------------------------------------------------------------------
+
+
+class InstructionsFile(Strict):
+    """Instructions from a Jinja2 template file."""
+
+    template: str = Field(description="Project-relative path of a Jinja2 template.")
+
+
+# --- assistant ---------------------------------------------------------------------------------
+
+
+class AssistantFields(Strict):
+    """Fields an assistant declares, and that defaults and overrides may set."""
+
+    display_name: str | None = Field(
+        None, description="The name shown by the provider (≤ 256). Defaults to the logical name."
+    )
+    description: str | None = Field(None, description="≤ 512 characters.")
+    model: str | None = None
+    instructions: str | InstructionsFile | None = Field(
+        None,
+        description="Inline Jinja2 text, or {template: path}. Defaults to instructions.md.j2 "
+        "beside assistant.yaml when that file exists.",
+    )
+    variables: dict[str, Any] | None = Field(None, description="Template variables.")
+    tools: list[Tool] | None = Field(None, description="At most 128 tools.")
+    response_format: ResponseFormat | None = None
+    temperature: float | None = Field(None, description="0 to 2.")
+    top_p: float | None = Field(None, description="0 to 1.")
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    metadata: Metadata | None = None
+
+
+class AssistantFile(AssistantFields):
+    """``assistant.yaml``: one assistant."""
+
+    name: Name | None = Field(
+        None,
+        description="Logical name, the identity of the assistant. Defaults to the folder name.",
+    )
+
+
+class AssistantOverride(AssistantFields):
+    """Defaults or per-environment overrides of assistant fields (merged deeply)."""
+
+
+# --- vector store ------------------------------------------------------------------------------
+
+
+class StaticChunking(Strict):
+    """Static chunking."""
+
+    max_chunk_size_tokens: int = Field(800, description="100 to 4096.")
+    chunk_overlap_tokens: int = Field(400, description="At most half of max_chunk_size_tokens.")
+
+
+class VectorStoreFields(Strict):
+    """Fields a vector store declares, and that overrides may set."""
+
+    display_name: str | None = None
+    description: str | None = Field(None, description="Sent on create only (write-only field).")
+    files: list[str] | None = Field(
+        None, description="Project-relative globs of the files to index (at least one match each)."
+    )
+    exclude: list[str] | None = Field(None, description="Globs removed from the matches.")
+    chunking: Literal["auto"] | StaticChunking | None = None
+    expires_after_days: int | None = Field(
+        None, description="Expire after this many days without activity (1 to 365)."
+    )
+    metadata: Metadata | None = None
+    attributes: dict[str, str | int | float | bool] | None = Field(
+        None, description="Attributes set on every file of the store (for filtering)."
+    )
+
+
+class VectorStoreFile(VectorStoreFields):
+    """``knowledge/<store>.yaml``: a vector store that several assistants can share."""
+
+    name: Name | None = Field(None, description="Logical name. Defaults to the file name.")
+
+
+class VectorStoreOverride(VectorStoreFields):
+    """Per-environment overrides of vector-store fields."""
+
+
+# --- project -----------------------------------------------------------------------------------
+
+
+class Paths(Strict):
+    """Where the project's files live, relative to assistops.yaml."""
+
+    assistants: list[str] = Field(default_factory=lambda: ["assistants/*/assistant.yaml"])
+    knowledge: list[str] = Field(default_factory=lambda: ["knowledge/*.yaml"])
+    partials: str = Field("partials", description="Folder of shared template partials.")
+
+
+class Overrides(Strict):
+    """Per-environment overrides, by logical name."""
+
+    assistants: dict[str, AssistantOverride] = Field(default_factory=dict)
+    vector_stores: dict[str, VectorStoreOverride] = Field(default_factory=dict)
+
+
+class Environment(Strict):
+    """One deploy target."""
+
+    provider: Literal["local", "openai", "azure"]
+    description: str | None = None
+    base_url: str | None = Field(None, description="Any Assistants-compatible server.")
+    api_key_env: EnvVar | None = Field(
+        None,
+        description="Variable holding the API key (default OPENAI_API_KEY, or "
+        "AZURE_OPENAI_API_KEY for azure).",
+    )
+    azure_endpoint_env: EnvVar | None = Field(
+        None, description="azure: variable holding the endpoint (default AZURE_OPENAI_ENDPOINT)."
+    )
+    api_version: str | None = Field(None, description="azure: API version.")
+    database: str | None = Field(
+        None,
+        description="local: SQLite file of the embedded backend (default .assistops/<env>.db).",
+    )
+    protected: bool = Field(False, description="Deletes need --allow-delete.")
+    variables: dict[str, Any] = Field(default_factory=dict)
+    defaults: AssistantOverride | None = None
+    overrides: Overrides = Field(default_factory=Overrides)
+
+
+class ProjectFile(Strict):
+    """``assistops.yaml``: the project."""
+
+    project: Name
+    description: str | None = None
+    paths: Paths = Field(default_factory=Paths)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    defaults: AssistantOverride | None = None
+    environments: dict[Name, Environment] = Field(default_factory=dict)

@@ -1,0 +1,187 @@
+"""Find and load a project from disk: ``assistops.yaml`` and the declarations it points at."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from pydantic import ValidationError
+
+from assistops.config.models import NAME_PATTERN, Environment, ProjectFile
+from assistops.config.problems import problems_from_validation
+from assistops.config.yamlio import Document, load_yaml
+from assistops.errors import ConfigError, Problem
+
+PROJECT_FILE = "assistops.yaml"
+LOCAL = "local"
+
+
+@dataclass
+class Declaration:
+    """One assistant or vector-store file, parsed but not yet merged or validated."""
+
+    kind: str  # "assistant" | "vector_store"
+    name: str
+    file: str  # project-relative path, as errors show it
+    doc: Document
+
+
+@dataclass
+class Project:
+    """A loaded project: the validated project file and the raw declarations."""
+
+    root: Path
+    config: ProjectFile
+    doc: Document
+    assistants: dict[str, Declaration] = field(default_factory=dict)
+    vector_stores: dict[str, Declaration] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The project name."""
+        return self.config.project
+
+    def environment_names(self) -> list[str]:
+        """Declared environments; ``local`` always exists."""
+        names = list(self.config.environments)
+        return names if LOCAL in names else [LOCAL, *names]
+
+    def environment(self, name: str) -> Environment:
+        """An environment by name; raises ConfigError naming the choices."""
+        if name in self.config.environments:
+            return self.config.environments[name]
+        if name == LOCAL:
+            return Environment(provider="local")
+        choices = ", ".join(self.environment_names())
+        raise ConfigError(
+            [
+                Problem(
+                    PROJECT_FILE,
+                    self.doc.line_of(("environments",)),
+                    "environments",
+                    f"no environment named '{name}'",
+                    f"use one of: {choices}",
+                )
+            ]
+        )
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` that holds an assistops.yaml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    raise ConfigError(
+        [
+            Problem(
+                str(start),
+                None,
+                "",
+                f"no {PROJECT_FILE} here or in any parent folder",
+                "run 'assistops init' to create a project, or pass --project DIR",
+            )
+        ]
+    )
+
+
+def relative(root: Path, path: Path) -> str:
+    """``path`` relative to the project root, in POSIX form."""
+    return path.relative_to(root).as_posix()
+
+
+def unsafe_pattern(pattern: str) -> str | None:
+    """Why a project-relative path or glob is refused, or None when it is fine."""
+    if not pattern:
+        return "empty path"
+    if (
+        pattern.startswith(("/", "\\"))
+        or PurePosixPath(pattern).is_absolute()
+        or ":" in pattern[:3]
+    ):
+        return "absolute paths are not allowed; write it relative to the project"
+    if ".." in PurePosixPath(pattern).parts:
+        return "'..' is not allowed: paths must stay inside the project"
+    return None
+
+
+def load_project(start: Path) -> Project:
+    """Load the project at or above ``start``; raise ConfigError listing every problem."""
+    root = find_root(start)
+    doc = load_yaml(root / PROJECT_FILE, PROJECT_FILE)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            [Problem(PROJECT_FILE, 1, "", "expected a mapping with 'project:' and 'environments:'")]
+        )
+    try:
+        config = ProjectFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(
+            problems_from_validation(
+                exc,
+                ProjectFile,
+                doc.data,
+                lambda loc: (PROJECT_FILE, doc.line_of(loc)),
+                scalars=doc.scalars,
+            )
+        ) from None
+    project = Project(root=root, config=config, doc=doc)
+    problems: list[Problem] = []
+    for kind, patterns, key in (
+        ("assistant", config.paths.assistants, "assistants"),
+        ("vector_store", config.paths.knowledge, "knowledge"),
+    ):
+        for i, pattern in enumerate(patterns):
+            why = unsafe_pattern(pattern)
+            if why:
+                line = doc.line_of(("paths", key, i))
+                problems.append(Problem(PROJECT_FILE, line, f"paths.{key}[{i}]", why))
+                continue
+            for path in sorted(root.glob(pattern)):
+                if path.is_file():
+                    problems.extend(_add(project, kind, path))
+    if problems:
+        raise ConfigError(problems)
+    return project
+
+
+def _add(project: Project, kind: str, path: Path) -> list[Problem]:
+    display = relative(project.root, path)
+    try:
+        doc = load_yaml(path, display)
+    except ConfigError as exc:
+        return exc.problems
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        return [Problem(display, 1, "", "expected a mapping of fields")]
+    default = path.parent.name if kind == "assistant" else path.stem.split(".")[0]
+    name = doc.data.get("name", default)
+    if not isinstance(name, str):
+        return []  # the model reports the type error with its line
+    table = project.assistants if kind == "assistant" else project.vector_stores
+    if name in table:
+        other = table[name].file
+        label = "assistant" if kind == "assistant" else "vector store"
+        return [
+            Problem(
+                display,
+                doc.line_of(("name",)) or 1,
+                "name",
+                f"duplicate {label} name '{name}' (also declared in {other})",
+                "give each one a distinct name",
+            )
+        ]
+    if "name" not in doc.data and not re.match(NAME_PATTERN, name):
+        return [
+            Problem(
+                display,
+                1,
+                "name",
+                f"the name '{name}' taken from the file's location is not a valid name",
+                "add 'name:' with lowercase letters, digits, '-' and '_'",
+            )
+        ]
+    table[name] = Declaration(kind=kind, name=name, file=display, doc=doc)
+    return []
