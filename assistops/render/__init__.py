@@ -1,0 +1,1 @@
+"""Rendering: project + environment -> desired state (templates, overrides, files)."""

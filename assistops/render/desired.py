@@ -1,0 +1,467 @@
+"""Project + environment -> desired state: merge overrides, render templates, hash files.
+
+``render_environment`` never stops at the first problem: it renders what it can and returns
+every problem it met, so ``validate`` can report them all at once. ``desired_state`` is the
+strict entry point used by plan and render: any problem raises ConfigError before any API call.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from assistops.config.models import (
+    AssistantFile,
+    Function,
+    JsonSchemaResponseFormat,
+    StaticChunking,
+    Tool,
+    VectorStoreFile,
+)
+from assistops.config.problems import field_path, problems_from_validation
+from assistops.config.project import Declaration, Project, unsafe_pattern
+from assistops.config.yamlio import Document, load_yaml
+from assistops.errors import ConfigError, Problem
+from assistops.render.files import FileCache, LocalFile, resolve_globs
+from assistops.render.merge import Layer, Merged, merge
+from assistops.render.templates import make_environment, render
+from assistops.spec import (
+    AssistantSpec,
+    DesiredState,
+    FileSpec,
+    ResourceSpec,
+    VectorStoreSpec,
+    assistant_address,
+    digest_of,
+    file_address,
+    vector_store_address,
+)
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class SchemaSource:
+    """A JSON Schema used by a tool or response_format, and where it was written."""
+
+    address: str
+    field: Loc  # e.g. ("tools", 2, "function", "parameters")
+    schema: Any
+    doc: Document | None  # the schema file, when it came from one
+    origin: tuple[str, int | None]  # where it is referenced
+    strict: bool
+
+
+@dataclass
+class Rendered:
+    """One environment rendered: the state, where each resource came from, what went wrong."""
+
+    state: DesiredState
+    merged: dict[str, Merged] = field(default_factory=dict)
+    models: dict[str, BaseModel] = field(default_factory=dict)
+    schemas: list[SchemaSource] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def config_revision(root: Path) -> str:
+    """The project's git commit (``-dirty`` with uncommitted changes), or 'unversioned'."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unversioned"
+    return f"{head}-dirty" if dirty else head
+
+
+class Renderer:
+    """Renders every environment of one project, sharing the template env and file hashes."""
+
+    def __init__(self, project: Project, revision: str | None = None) -> None:
+        self.project = project
+        self.revision = revision if revision is not None else config_revision(project.root)
+        self.jinja = make_environment(project.root)
+        self.files = FileCache(project.root)
+        self._schema_docs: dict[str, Document | Problem] = {}
+
+    def render(self, env_name: str) -> Rendered:
+        """Render one environment, collecting every problem."""
+        project = self.project
+        project.environment(env_name)  # raises for an unknown environment
+        out = Rendered(
+            DesiredState(project=project.name, environment=env_name, revision=self.revision)
+        )
+        resources: dict[str, ResourceSpec] = {}
+        env_prefix: Loc = ("environments", env_name)
+        declared_env = env_name in project.config.environments
+        overrides = project.config.environments[env_name].overrides if declared_env else None
+        for kind, names, table in (
+            ("vector_stores", overrides.vector_stores if overrides else {}, project.vector_stores),
+            ("assistants", overrides.assistants if overrides else {}, project.assistants),
+        ):
+            for name in names:
+                if name not in table:
+                    loc = (*env_prefix, "overrides", kind, name)
+                    out.problems.append(
+                        Problem(
+                            "assistops.yaml",
+                            project.doc.line_of(loc),
+                            field_path(loc),
+                            f"override for undeclared {kind[:-1].replace('_', ' ')} '{name}'",
+                            "fix the name or remove the override",
+                        )
+                    )
+        for decl in project.vector_stores.values():
+            layers = [Layer(decl.doc)]
+            if declared_env:
+                layers.append(
+                    Layer(project.doc, (*env_prefix, "overrides", "vector_stores", decl.name))
+                )
+            self._store(decl, layers, out, resources)
+        for decl in project.assistants.values():
+            layers = [Layer(project.doc, ("defaults",))]
+            if declared_env:
+                layers.append(Layer(project.doc, (*env_prefix, "defaults")))
+            layers.append(Layer(decl.doc))
+            if declared_env:
+                layers.append(
+                    Layer(project.doc, (*env_prefix, "overrides", "assistants", decl.name))
+                )
+            self._assistant(decl, layers, env_name, out, resources)
+        out.state = out.state.model_copy(update={"resources": resources})
+        return out
+
+    # -- vector stores ---------------------------------------------------------------------
+
+    def _store(
+        self,
+        decl: Declaration,
+        layers: list[Layer],
+        out: Rendered,
+        resources: dict[str, ResourceSpec],
+    ) -> None:
+        merged = merge(layers, (decl.file, 1))
+        address = vector_store_address(decl.name)
+        out.merged[address] = merged
+        model = self._validate(VectorStoreFile, merged, out)
+        if not isinstance(model, VectorStoreFile):
+            return
+        out.models[address] = model
+        files, problems = resolve_globs(
+            self.files, model.files or [], model.exclude or [], "files", merged.locate, ("files",)
+        )
+        out.problems.extend(problems)
+        if not model.files:
+            out.problems.append(
+                Problem(decl.file, 1, "files", "a vector store needs at least one file glob")
+            )
+        chunking: dict[str, Any] | None = None
+        if isinstance(model.chunking, StaticChunking):
+            chunking = {"type": "static", "static": model.chunking.model_dump()}
+        file_specs = [self._file(address, f, model.attributes or {}) for f in files]
+        resources[address] = VectorStoreSpec(
+            address=address,
+            name=decl.name,
+            display_name=model.display_name or decl.name,
+            description=model.description,
+            metadata=model.metadata or {},
+            expires_after_days=model.expires_after_days,
+            chunking=chunking,
+            files=tuple(f.address for f in file_specs),
+        )
+        for spec in file_specs:
+            resources[spec.address] = spec
+
+    def _file(self, owner: str, local: LocalFile, attributes: dict[str, Any]) -> FileSpec:
+        address = file_address(owner, local.path)
+        return FileSpec(
+            address=address,
+            name=local.path,
+            owner=owner,
+            path=local.path,
+            sha256=local.sha256,
+            bytes=local.bytes,
+            attributes=dict(attributes),
+        )
+
+    # -- assistants ------------------------------------------------------------------------
+
+    def _assistant(
+        self,
+        decl: Declaration,
+        layers: list[Layer],
+        env_name: str,
+        out: Rendered,
+        resources: dict[str, ResourceSpec],
+    ) -> None:
+        merged = merge(layers, (decl.file, 1))
+        address = assistant_address(decl.name)
+        out.merged[address] = merged
+        model = self._validate(AssistantFile, merged, out)
+        if not isinstance(model, AssistantFile):
+            return
+        out.models[address] = model
+        if not model.model:
+            out.problems.append(
+                Problem(
+                    decl.file,
+                    1,
+                    "model",
+                    "no model is set",
+                    "set 'model:' in the assistant, or under 'defaults:' in assistops.yaml",
+                )
+            )
+        display = model.display_name or decl.name
+        context: dict[str, Any] = {}
+        context.update(self.project.config.variables)
+        env = self.project.environment(env_name)
+        context.update(env.variables)
+        context.update(model.variables or {})
+        context.update(
+            project=self.project.name,
+            environment=env_name,
+            assistant={
+                "name": decl.name,
+                "display_name": display,
+                "model": model.model,
+                "description": model.description,
+            },
+        )
+        instructions = self._instructions(decl, model, merged, context, out)
+        tools, vector_store, ci_files = self._tools(address, model, merged, out, resources)
+        resources[address] = AssistantSpec(
+            address=address,
+            name=decl.name,
+            display_name=display,
+            description=model.description,
+            model=model.model or "",
+            instructions=instructions,
+            tools=tuple(tools),
+            response_format=self._response_format(address, model, merged, out),
+            temperature=model.temperature,
+            top_p=model.top_p,
+            reasoning_effort=model.reasoning_effort,
+            metadata=model.metadata or {},
+            vector_store=vector_store,
+            code_interpreter_files=tuple(ci_files),
+        )
+
+    def _instructions(
+        self,
+        decl: Declaration,
+        model: AssistantFile,
+        merged: Merged,
+        context: dict[str, Any],
+        out: Rendered,
+    ) -> str | None:
+        source = model.instructions
+        origin = merged.locate(("instructions",))
+        if source is None:
+            default = str(Path(decl.file).parent.as_posix() + "/instructions.md.j2")
+            if not (self.project.root / default).is_file():
+                return None
+            template: str | None = default
+            inline = None
+        elif isinstance(source, str):
+            template, inline = None, source
+        else:
+            template, inline = source.template, None
+            origin = merged.locate(("instructions", "template"))
+        text, problems = render(
+            self.jinja,
+            template=template,
+            inline=inline,
+            context=context,
+            origin=origin,
+            field="instructions",
+        )
+        out.problems.extend(problems)
+        return text
+
+    def _tools(
+        self,
+        address: str,
+        model: AssistantFile,
+        merged: Merged,
+        out: Rendered,
+        resources: dict[str, ResourceSpec],
+    ) -> tuple[list[dict[str, Any]], str | None, list[str]]:
+        tools: list[dict[str, Any]] = []
+        vector_store: str | None = None
+        ci_files: list[str] = []
+        for i, tool in enumerate(model.tools or []):
+            loc: Loc = ("tools", i)
+            if tool.code_interpreter is not None:
+                tools.append({"type": "code_interpreter"})
+                files, problems = resolve_globs(
+                    self.files,
+                    tool.code_interpreter.files,
+                    [],
+                    f"tools[{i}].code_interpreter.files",
+                    merged.locate,
+                    (*loc, "code_interpreter", "files"),
+                )
+                out.problems.extend(problems)
+                for local in files:
+                    spec = self._file(address, local, {})
+                    resources[spec.address] = spec
+                    ci_files.append(spec.address)
+            elif tool.file_search is not None:
+                fs = tool.file_search
+                body: dict[str, Any] = {}
+                if fs.max_num_results is not None:
+                    body["max_num_results"] = fs.max_num_results
+                if fs.ranking_options is not None:
+                    body["ranking_options"] = fs.ranking_options.model_dump()
+                tools.append(
+                    {"type": "file_search", "file_search": body}
+                    if body
+                    else {"type": "file_search"}
+                )
+                if fs.vector_store is not None:
+                    vector_store = vector_store_address(fs.vector_store)
+            elif tool.function is not None:
+                tools.append(
+                    self._function(address, tool.function, merged, (*loc, "function"), out)
+                )
+        return tools, vector_store, ci_files
+
+    def _function(
+        self, address: str, fn: Function, merged: Merged, loc: Loc, out: Rendered
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": fn.name}
+        if fn.description is not None:
+            body["description"] = fn.description
+        if fn.parameters is not None:
+            schema, doc = self._schema(fn.parameters, merged, (*loc, "parameters"), out)
+            if schema is not None:
+                body["parameters"] = schema
+                out.schemas.append(
+                    SchemaSource(
+                        address,
+                        (*loc, "parameters"),
+                        schema,
+                        doc,
+                        merged.locate((*loc, "parameters")),
+                        bool(fn.strict),
+                    )
+                )
+        if fn.strict is not None:
+            body["strict"] = fn.strict
+        return {"type": "function", "function": body}
+
+    def _response_format(
+        self, address: str, model: AssistantFile, merged: Merged, out: Rendered
+    ) -> str | dict[str, Any] | None:
+        rf = model.response_format
+        if rf is None or rf == "auto":
+            return rf
+        if isinstance(rf, str):
+            return {"type": rf}
+        assert isinstance(rf, JsonSchemaResponseFormat)
+        js = rf.json_schema
+        loc: Loc = ("response_format", "json_schema", "schema")
+        body: dict[str, Any] = {"name": js.name}
+        if js.description is not None:
+            body["description"] = js.description
+        schema, doc = self._schema(js.schema_, merged, loc, out)
+        if schema is not None:
+            body["schema"] = schema
+            out.schemas.append(
+                SchemaSource(address, loc, schema, doc, merged.locate(loc), bool(js.strict))
+            )
+        if js.strict is not None:
+            body["strict"] = js.strict
+        return {"type": "json_schema", "json_schema": body}
+
+    def _schema(
+        self, ref: dict[str, Any] | str, merged: Merged, loc: Loc, out: Rendered
+    ) -> tuple[Any, Document | None]:
+        if isinstance(ref, dict):
+            return ref, None
+        file, line = merged.locate(loc)
+        where = field_path(loc)
+        why = unsafe_pattern(ref)
+        if why:
+            out.problems.append(Problem(file, line, where, why))
+            return None, None
+        if ref not in self._schema_docs:
+            path = self.project.root / ref
+            real = path.resolve()
+            if not path.is_file():
+                self._schema_docs[ref] = Problem(
+                    file,
+                    line,
+                    where,
+                    f"schema file '{ref}' does not exist",
+                    "paths are relative to the project root (where assistops.yaml is)",
+                )
+            elif not real.is_relative_to(self.project.root.resolve()):
+                self._schema_docs[ref] = Problem(
+                    file, line, where, f"'{ref}' is a symlink to a file outside the project"
+                )
+            else:
+                try:
+                    self._schema_docs[ref] = load_yaml(path, ref)
+                except ConfigError as exc:
+                    self._schema_docs[ref] = exc.problems[0]
+        entry = self._schema_docs[ref]
+        if isinstance(entry, Problem):
+            out.problems.append(entry)
+            return None, None
+        if not isinstance(entry.data, dict):
+            out.problems.append(Problem(ref, 1, "", "a JSON Schema must be an object"))
+            return None, None
+        return entry.data, entry
+
+    # -- shared ----------------------------------------------------------------------------
+
+    def _validate(self, model: type[BaseModel], merged: Merged, out: Rendered) -> BaseModel | None:
+        try:
+            return model.model_validate(merged.data)
+        except ValidationError as exc:
+            out.problems.extend(
+                problems_from_validation(
+                    exc, model, merged.data, merged.locate, scalars=merged.scalars
+                )
+            )
+            return None
+
+
+def desired_state(project: Project, env_name: str, revision: str | None = None) -> DesiredState:
+    """The desired state of one environment; raises ConfigError on any problem."""
+    from assistops.validate import check
+
+    rendered = Renderer(project, revision).render(env_name)
+    problems = rendered.problems + check(project, rendered)
+    if problems:
+        raise ConfigError(problems)
+    return rendered.state
+
+
+__all__ = [
+    "Rendered",
+    "Renderer",
+    "SchemaSource",
+    "Tool",
+    "config_revision",
+    "desired_state",
+    "digest_of",
+]

@@ -1,0 +1,150 @@
+"""Resolve file globs safely: inside the project, no symlink escapes, no secrets.
+
+A knowledge or code-interpreter file is sent to the provider, so before anything is uploaded we
+refuse: absolute patterns and ``..``; matches whose real path leaves the project; files that look
+like credentials by name (``.env``, keys, ``.git/``...) or by content (private keys, API keys).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistops.config.project import relative, unsafe_pattern
+from assistops.errors import Problem
+
+Locate = Callable[[tuple[str | int, ...]], tuple[str, int | None]]
+
+DENIED_NAMES = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+)
+DENIED_DIRS = (".git", ".aws", ".ssh", ".assistops", ".gnupg")
+SECRET_PATTERNS = (
+    (re.compile(rb"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY"), "a private key"),
+    (re.compile(rb"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"), "an OpenAI API key"),
+    (re.compile(rb"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}"), "an OpenAI API key"),
+    (re.compile(rb"AKIA[0-9A-Z]{16}"), "an AWS access key"),
+)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file of the project, hashed."""
+
+    path: str  # project-relative POSIX
+    sha256: str
+    bytes: int
+
+
+class FileCache:
+    """Hashes each file once per run, however many environments use it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._cache: dict[Path, tuple[str, int, bytes]] = {}
+
+    def read(self, path: Path) -> tuple[str, int, bytes]:
+        """(sha256, size, head) of a file; head is scanned for secrets."""
+        if path not in self._cache:
+            data = path.read_bytes()
+            self._cache[path] = (hashlib.sha256(data).hexdigest(), len(data), data)
+        return self._cache[path]
+
+
+def resolve_globs(
+    cache: FileCache,
+    patterns: list[str],
+    excludes: list[str],
+    field: str,
+    locate: Locate,
+    loc: tuple[str | int, ...],
+) -> tuple[list[LocalFile], list[Problem]]:
+    """Expand ``patterns`` (minus ``excludes``) into hashed files; report every problem."""
+    root = cache.root
+    found: dict[str, LocalFile] = {}
+    problems: list[Problem] = []
+    for i, pattern in enumerate(patterns):
+        file, line = locate((*loc, i))
+        where = f"{field}[{i}]"
+        why = unsafe_pattern(pattern)
+        if why:
+            problems.append(Problem(file, line, where, why))
+            continue
+        matches = sorted(p for p in root.glob(pattern) if p.is_file() or p.is_symlink())
+        kept = [p for p in matches if not _excluded(relative(root, p), excludes)]
+        if not kept:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    where,
+                    f"'{pattern}' matches no file",
+                    "check the path; globs are relative to the project root (assistops.yaml)",
+                )
+            )
+            continue
+        for path in kept:
+            rel = relative(root, path)
+            problem = _check(cache, path, rel, file, line, where)
+            if problem:
+                problems.append(problem)
+                continue
+            if rel not in found:
+                sha, size, _ = cache.read(path.resolve())
+                found[rel] = LocalFile(rel, sha, size)
+    return list(found.values()), problems
+
+
+def _excluded(rel: str, excludes: list[str]) -> bool:
+    return any(fnmatch.fnmatch(rel, pat) for pat in excludes)
+
+
+def _check(
+    cache: FileCache, path: Path, rel: str, file: str, line: int | None, where: str
+) -> Problem | None:
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return Problem(file, line, where, f"{rel} is a broken symlink")
+    if not real.is_relative_to(cache.root):
+        return Problem(
+            file, line, where, f"{rel} is a symlink to a file outside the project", "copy it in"
+        )
+    parts = Path(rel).parts
+    if any(part in DENIED_DIRS for part in parts[:-1]):
+        return Problem(file, line, where, f"{rel} is inside a folder that holds secrets or state")
+    if any(fnmatch.fnmatch(parts[-1], pat) for pat in DENIED_NAMES):
+        return Problem(
+            file,
+            line,
+            where,
+            f"{rel} looks like a credentials file and is never uploaded",
+            "exclude it, or rename it if it holds no secret",
+        )
+    _, _, data = cache.read(real)
+    for pattern, label in SECRET_PATTERNS:
+        if pattern.search(data):
+            return Problem(
+                file,
+                line,
+                where,
+                f"{rel} contains what looks like {label}; it is not uploaded",
+                "remove the secret from the file, or exclude the file",
+            )
+    return None

@@ -1,0 +1,159 @@
+"""Sandboxed Jinja2 rendering of instructions, confined to the project.
+
+- ``SandboxedEnvironment`` refuses access to unsafe attributes (``__class__``, ``__globals__``...).
+- ``StrictUndefined``: a misspelt variable is an error naming the variable, never empty text.
+- The loader only serves files inside the project: no ``..``, no absolute names, and a symlink
+  whose target leaves the project is refused (Jinja's FileSystemLoader would follow it).
+- Output is capped so a runaway loop cannot build gigabytes of instructions.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
+from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+from assistops.config.project import unsafe_pattern
+from assistops.errors import Problem
+from assistops.limits import INSTRUCTIONS_MAX
+
+# generous bound: the provider refuses more than INSTRUCTIONS_MAX characters anyway
+OUTPUT_MAX = INSTRUCTIONS_MAX * 4
+RANGE_MAX = 100_000
+
+
+class ProjectLoader(BaseLoader):
+    """Loads templates by project-relative POSIX name, refusing anything outside the project."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def resolve(self, name: str) -> Path:
+        """The file behind a template name; raises TemplateNotFound if unsafe or absent."""
+        why = unsafe_pattern(name)
+        if why:
+            raise TemplateNotFound(f"{name} ({why})")
+        path = (self.root / name).resolve()
+        if not path.is_relative_to(self.root):
+            raise TemplateNotFound(f"{name} (it resolves outside the project through a symlink)")
+        if not path.is_file():
+            raise TemplateNotFound(name)
+        return path
+
+    def get_source(
+        self, environment: Any, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        path = self.resolve(template)
+        mtime = path.stat().st_mtime
+        source = path.read_text(encoding="utf-8")
+        return source, template, lambda: path.stat().st_mtime == mtime
+
+
+def _safe_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > RANGE_MAX:
+        raise SecurityError(f"range of {len(r)} items is too long (at most {RANGE_MAX})")
+    return r
+
+
+def make_environment(root: Path) -> SandboxedEnvironment:
+    """The Jinja environment used for every template of a project."""
+    env = SandboxedEnvironment(
+        loader=ProjectLoader(root),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["range"] = _safe_range
+    return env
+
+
+def render(
+    env: SandboxedEnvironment,
+    *,
+    template: str | None,
+    inline: str | None,
+    context: Mapping[str, Any],
+    origin: tuple[str, int | None],
+    field: str,
+) -> tuple[str | None, list[Problem]]:
+    """Render a template file (``template``) or inline text; return (text, problems)."""
+    try:
+        tpl = env.get_template(template) if template else env.from_string(inline or "")
+        chunks: list[str] = []
+        size = 0
+        for chunk in tpl.generate(**context):
+            size += len(chunk)
+            if size > OUTPUT_MAX:
+                raise SecurityError(f"output is longer than {OUTPUT_MAX} characters")
+            chunks.append(chunk)
+        return "".join(chunks), []
+    except TemplateNotFound as exc:
+        file, line = _where(exc.__traceback__, template, origin)
+        name = exc.name if isinstance(exc.name, str) else str(exc)
+        return None, [
+            Problem(file, line, field, f"template not found: {name}", _not_found_hint(template))
+        ]
+    except TemplateSyntaxError as exc:
+        file = exc.name or template or origin[0]
+        line = exc.lineno if (exc.name or template) else _offset(origin, exc.lineno)
+        return None, [Problem(file, line, field, f"template syntax error: {exc.message}")]
+    except UndefinedError as exc:
+        file, line = _where(sys.exc_info()[2], template, origin)
+        return None, [
+            Problem(
+                file,
+                line,
+                field,
+                f"undefined template variable: {exc.message}",
+                "define it under 'variables' (project, environment or assistant), "
+                "or guard it with {% if x is defined %}",
+            )
+        ]
+    except SecurityError as exc:
+        file, line = _where(sys.exc_info()[2], template, origin)
+        return None, [
+            Problem(file, line, field, f"refused by the template sandbox: {exc}", "remove it")
+        ]
+    except TemplateError as exc:
+        file, line = _where(sys.exc_info()[2], template, origin)
+        return None, [Problem(file, line, field, f"template error: {exc}")]
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        file, line = _where(sys.exc_info()[2], template, origin)
+        return None, [Problem(file, line, field, f"template failed: {exc}")]
+
+
+def _not_found_hint(template: str | None) -> str:
+    return "template names are paths relative to the project root, inside the project"
+
+
+def _offset(origin: tuple[str, int | None], line: int | None) -> int | None:
+    # inline templates start on the line after "instructions: |"
+    if origin[1] is None or line is None:
+        return origin[1]
+    return origin[1] + line
+
+
+def _where(
+    tb: TracebackType | None, template: str | None, origin: tuple[str, int | None]
+) -> tuple[str, int | None]:
+    """The innermost template frame of a traceback: (file, line)."""
+    found: tuple[str, int | None] | None = None
+    for frame, lineno in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if filename == "<template>":
+            found = (origin[0], _offset(origin, lineno))
+        elif "__jinja_exception__" in frame.f_globals and filename:
+            found = (filename, lineno)
+    if found is not None:
+        return found
+    return (template, None) if template else origin
