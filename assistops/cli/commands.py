@@ -4,4 +4,8 @@ from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from assistops.cli.init import init
+from assistops.cli.render import render
+from assistops.cli.validate import validate
+
+COMMANDS: list[click.Command] = [init, validate, render]
