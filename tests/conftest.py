@@ -7,14 +7,22 @@ from typing import Any
 
 import openai
 import pytest
+from contract.validator import ContractRecorder
 
 from assistops.backend import BackendControl, RunningBackend, start_server
 
 
-def make_client(backend: RunningBackend, **kw: Any) -> openai.OpenAI:
-    """An SDK client pointed at ``backend`` (``kw`` goes to ``openai.OpenAI``)."""
+def make_client(
+    backend: RunningBackend, *, recorder: ContractRecorder | None = None, **kw: Any
+) -> openai.OpenAI:
+    """An SDK client pointed at ``backend`` (``kw`` goes to ``openai.OpenAI``).
+
+    With ``recorder``, every exchange is validated against the vendored OpenAPI subset.
+    """
     kw.setdefault("api_key", "test-key")
     kw.setdefault("max_retries", 2)
+    if recorder is not None:
+        kw["http_client"] = openai.DefaultHttpx2Client(event_hooks=recorder.event_hooks())
     return openai.OpenAI(base_url=backend.base_url, **kw)
 
 
@@ -44,7 +52,14 @@ def control(backend: RunningBackend, _control_session: BackendControl) -> Backen
 
 
 @pytest.fixture
-def client(backend: RunningBackend) -> Iterator[openai.OpenAI]:
-    """The real ``openai`` SDK talking to ``backend`` over loopback HTTP."""
-    with make_client(backend) as sdk:
+def contract() -> ContractRecorder:
+    """Validates exchanges against the OpenAPI subset (see tests/contract/validator.py)."""
+    return ContractRecorder()
+
+
+@pytest.fixture
+def client(backend: RunningBackend, contract: ContractRecorder) -> Iterator[openai.OpenAI]:
+    """The real ``openai`` SDK talking to ``backend`` over loopback HTTP, contract-checked."""
+    with make_client(backend, recorder=contract) as sdk:
         yield sdk
+    contract.assert_clean()  # violations the test swallowed still fail it
