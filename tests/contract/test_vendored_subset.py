@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from contract.scripts import load_script
 from openapi_spec_validator import validate
 
 HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
 SUBSET = HERE / "openapi-subset.json"
 # the full description is not part of the repository; CI skips the regeneration check
 SOURCE = Path(os.environ.get("ASSISTOPS_OPENAPI_SOURCE", "/work/shared/openai-openapi.yaml"))
 
 
-@functools.cache
 def _script() -> ModuleType:
-    """``scripts/vendor_openapi.py`` as a module (scripts/ is not a package)."""
-    path = ROOT / "scripts" / "vendor_openapi.py"
-    spec = importlib.util.spec_from_file_location("vendor_openapi", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while executing
-    spec.loader.exec_module(module)
-    return module
+    return load_script("vendor_openapi")
 
 
 @pytest.fixture(scope="module")
