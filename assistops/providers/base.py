@@ -1,0 +1,115 @@
+"""The provider interface: the only way the engine reaches a live service.
+
+Reading is split from writing: plan and diff only ever get a :class:`Reader`; only apply holds
+a :class:`Writer`. Every method takes and returns plain JSON-able dicts in the protocol's wire
+shape (``model_dump(mode="json")`` of the SDK's objects), so the engine never sees SDK types.
+
+Errors: every failure is raised as :class:`assistops.errors.ProviderError` (or a subclass) with
+a message that never contains the API key. Deleting something that is already gone is not an
+error (deletes are idempotent).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+Json = dict[str, Any]
+
+
+class Reader(ABC):
+    """Read-only access to live state; lists page with limit=100 until ``has_more`` is false."""
+
+    #: A label for messages, e.g. ``local (.assistops/local.db)`` or ``openai (https://…/v1)``.
+    label: str = ""
+
+    @abstractmethod
+    def list_assistants(self) -> list[Json]:
+        """Every assistant of the account, oldest first."""
+
+    @abstractmethod
+    def list_vector_stores(self) -> list[Json]:
+        """Every vector store of the account, oldest first."""
+
+    @abstractmethod
+    def list_vector_store_files(self, vector_store_id: str) -> list[Json]:
+        """Every file attached to one vector store (all statuses), oldest first."""
+
+    @abstractmethod
+    def list_files(self) -> list[Json]:
+        """Every file of purpose ``assistants``, oldest first."""
+
+    @abstractmethod
+    def retrieve_assistant(self, assistant_id: str) -> Json:
+        """One assistant by id (import only; discovery uses lists)."""
+
+    @abstractmethod
+    def retrieve_vector_store(self, vector_store_id: str) -> Json:
+        """One vector store by id (import only)."""
+
+    @abstractmethod
+    def vector_store_file_content(self, vector_store_id: str, file_id: str) -> str:
+        """The parsed text of a file in a vector store (export/import; files of purpose
+        ``assistants`` cannot be downloaded)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections (and stop an embedded server)."""
+
+
+class Writer(Reader):
+    """Read and write access, held only by apply."""
+
+    @abstractmethod
+    def create_assistant(self, body: Json) -> Json:
+        """``POST /assistants``; the body carries the ownership tags."""
+
+    @abstractmethod
+    def update_assistant(self, assistant_id: str, body: Json) -> Json:
+        """``POST /assistants/{id}``: partial update, keeps the id."""
+
+    @abstractmethod
+    def delete_assistant(self, assistant_id: str) -> None:
+        """``DELETE /assistants/{id}``; already gone is fine."""
+
+    @abstractmethod
+    def create_vector_store(self, body: Json) -> Json:
+        """``POST /vector_stores``; the body carries the ownership tags."""
+
+    @abstractmethod
+    def update_vector_store(self, vector_store_id: str, body: Json) -> Json:
+        """``POST /vector_stores/{id}`` (name, expires_after, metadata)."""
+
+    @abstractmethod
+    def delete_vector_store(self, vector_store_id: str) -> None:
+        """``DELETE /vector_stores/{id}``; already gone is fine."""
+
+    @abstractmethod
+    def upload_file(self, filename: str, content: bytes) -> Json:
+        """``POST /files`` with purpose ``assistants``."""
+
+    @abstractmethod
+    def delete_file(self, file_id: str) -> None:
+        """``DELETE /files/{id}``; already gone is fine."""
+
+    @abstractmethod
+    def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json:
+        """``POST /vector_stores/{id}/file_batches`` with ``files`` (each: file_id,
+        attributes, chunking_strategy); returns the batch."""
+
+    @abstractmethod
+    def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json:
+        """``GET /vector_stores/{id}/file_batches/{batch_id}`` (poll it until done)."""
+
+    @abstractmethod
+    def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]:
+        """The files of one batch (to report the failed ones with their errors)."""
+
+    @abstractmethod
+    def update_vector_store_file(
+        self, vector_store_id: str, file_id: str, attributes: Json
+    ) -> Json:
+        """``POST /vector_stores/{id}/files/{file_id}``: replace the attributes."""
+
+    @abstractmethod
+    def detach_file(self, vector_store_id: str, file_id: str) -> None:
+        """``DELETE /vector_stores/{id}/files/{file_id}``; already gone is fine."""
