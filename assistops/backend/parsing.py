@@ -129,6 +129,13 @@ def to_backend_error(errors: list[ErrorDetails], data: Any, prefix: str = "") ->
             f"{ctx.get('min_length')}, but got a string with length {len(value or '')} instead.",
             "string_below_min_length",
         )
+    if kind == "string_pattern_mismatch":
+        return invalid(
+            param,
+            f"Invalid '{param}': string does not match pattern. Expected a string that matches "
+            f"the pattern '{ctx.get('pattern')}'.",
+            "invalid_value",
+        )
     if kind == "too_long":
         return invalid(
             param,
@@ -146,7 +153,7 @@ def to_backend_error(errors: list[ErrorDetails], data: Any, prefix: str = "") ->
             "empty_array" if ctx.get("min_length") == 1 else "array_below_min_length",
         )
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        return _range_error(param, kind, ctx, value)
+        return _range_error(param, kind, ctx, value, isinstance(next(iter(ctx.values()), 0.0), int))
     if kind in ("literal_error", "enum", "union_tag_invalid", "union_tag_not_found"):
         return _value_error(param, kind, ctx, value)
     if kind in _EXPECTED:
@@ -161,14 +168,26 @@ def to_backend_error(errors: list[ErrorDetails], data: Any, prefix: str = "") ->
     return invalid(param, f"Invalid '{param}': {err['msg']}.", "invalid_value")
 
 
+def supported(values: Sequence[object]) -> str:
+    """``'a', 'b', and 'c'`` as the service lists allowed values."""
+    quoted = [f"'{v}'" for v in values]
+    if len(quoted) <= 2:
+        return " and ".join(quoted)
+    return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+
+
 def _missing(param: str) -> BackendError:
     return invalid(param, f"Missing required parameter: '{param}'.", "missing_required_parameter")
 
 
-def _range_error(param: str, kind: str, ctx: dict[str, Any], value: Any) -> BackendError:
+def _range_error(
+    param: str, kind: str, ctx: dict[str, Any], value: Any, field_is_int: bool
+) -> BackendError:
     above = kind.startswith("less")
     bound = next(iter(ctx.values()), None)
-    number = "integer" if isinstance(value, int) and isinstance(bound, int) else "decimal"
+    if isinstance(bound, float) and bound.is_integer():
+        bound = int(bound)
+    number = "integer" if field_is_int else "decimal"
     op = {
         "greater_than_equal": ">=",
         "greater_than": ">",
@@ -194,8 +213,8 @@ def _value_error(
         # the union's discriminator is the "type" key of the object at this location
         param = f"{param}.type" if param else "type"
         value = value.get("type") if isinstance(value, dict) else value
-        expected = str(ctx.get("expected_tags", ""))
-        expected = ", ".join(e.strip().split(":")[-1] for e in expected.split(","))
+        tags = str(ctx.get("expected_tags", "")).split(",")
+        expected = supported([t.strip().strip("'").split(":")[-1] for t in tags])
     else:
         expected = str(ctx.get("expected", ""))
     if kind == "union_tag_not_found" or (value is None and kind.startswith("union_tag")):

@@ -7,12 +7,25 @@ Order matters only when two templates could match the same path (first wins).
 
 from __future__ import annotations
 
-from assistops.backend import control
+from assistops.backend import (
+    assistants,
+    control,
+    file_batches,
+    files,
+    vector_store_files,
+    vector_stores,
+)
 from assistops.backend.app import BackendApp
 from assistops.backend.core import Backend
 from assistops.backend.routing import Route
 
-ROUTES: list[Route] = []
+ROUTES: list[Route] = [
+    *assistants.ROUTES,
+    *files.ROUTES,
+    *vector_stores.ROUTES,
+    *vector_store_files.ROUTES,
+    *file_batches.ROUTES,
+]
 
 
 def create_app(backend: Backend) -> BackendApp:
