@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from assistops.config.problems import field_path
 from assistops.errors import ConfigError, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -59,26 +60,47 @@ class _Builder:
         self.lines: dict[Path_, int] = {}
         self.scalars: dict[Path_, str] = {}
 
-    def fail(self, node: Node, message: str, hint: str = "") -> ConfigError:
-        return ConfigError([Problem(self.file, node.start_mark.line + 1, "", message, hint)])
+    def fail(self, node: Node, path: Path_, message: str, hint: str = "") -> ConfigError:
+        line = node.start_mark.line + 1
+        return ConfigError([Problem(self.file, line, field_path(path), message, hint)])
+
+    def bad_tag(self, node: Node, path: Path_) -> ConfigError:
+        tag = str(node.tag or "")
+        shown = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+        return self.fail(
+            node,
+            path,
+            f"unsupported YAML tag {shown!r}",
+            "remove the tag (or quote the value): assistops reads plain YAML data only, "
+            "never objects",
+        )
 
     def build(self, node: Node, path: Path_) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(
-                node,
-                f"document expands to more than {MAX_NODES} values (alias expansion?)",
-                "remove the anchors and aliases that multiply content",
+            # point at the key whose value explodes, not deep inside the repeated aliases
+            keys = path[: next((i for i, p in enumerate(path) if isinstance(p, int)), len(path))]
+            line = self.lines.get(keys, node.start_mark.line + 1)
+            raise ConfigError(
+                [
+                    Problem(
+                        self.file,
+                        line,
+                        field_path(keys),
+                        f"document expands to more than {MAX_NODES} values (alias expansion?)",
+                        "remove the anchors and aliases that multiply content",
+                    )
+                ]
             )
         self.lines.setdefault(path, node.start_mark.line + 1)
         tag = node.tag or ""
         if isinstance(node, MappingNode):
             if tag != _TAG + "map":
-                raise self.fail(node, f"unsupported YAML tag {tag!r}", "remove the tag")
+                raise self.bad_tag(node, path)
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             if tag != _TAG + "seq":
-                raise self.fail(node, f"unsupported YAML tag {tag!r}", "remove the tag")
+                raise self.bad_tag(node, path)
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
         return self._scalar(node, path)
@@ -92,7 +114,9 @@ class _Builder:
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for src in sources:
                     if not isinstance(src, MappingNode):
-                        raise self.fail(src, "a merge key '<<' needs a mapping")
+                        raise self.fail(
+                            src, path, "a merge key '<<' needs a mapping", "merge an anchor"
+                        )
                     for k, v in self._mapping(src, path).items():
                         merged.setdefault(k, v)
                 continue
@@ -104,12 +128,15 @@ class _Builder:
                 _TAG + "null",
                 _TAG + "timestamp",
             ):
-                raise self.fail(key_node, "mapping keys must be plain scalars")
+                raise self.fail(
+                    key_node, path, "mapping keys must be plain scalars", "write the key as text"
+                )
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise self.fail(
                     key_node,
+                    (*path, key),
                     f"duplicate key {key!r} (first defined on line {seen[key]})",
                     "keep one of them",
                 )
@@ -143,7 +170,7 @@ class _Builder:
             if low == ".nan":
                 return math.nan
             return float(low)
-        raise self.fail(node, f"unsupported YAML tag {tag!r}", "remove the tag or quote the value")
+        raise self.bad_tag(node, path)
 
 
 def parse_yaml(text: str, file: str) -> Document:
@@ -156,8 +183,14 @@ def parse_yaml(text: str, file: str) -> Document:
         node = yaml.compose(io.StringIO(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in str(exc.problem or ""):
+            mark = exc.context_mark  # the end of the file says nothing; where it began does
         line = mark.line + 1 if mark is not None else None
-        message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        context = str(exc.context or "")
+        if context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            # the construct that failed started elsewhere (an unclosed quote or bracket)
+            context += f" (started on line {exc.context_mark.line + 1})"
+        message = ": ".join(x for x in (context, str(exc.problem or "")) if x)
         raise ConfigError(
             [Problem(file, line, "", f"invalid YAML: {message}", "fix the YAML syntax")]
         ) from None
