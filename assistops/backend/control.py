@@ -15,6 +15,11 @@ GET       /__assistops/faults         the armed faults with ``seen``/``fired`` c
 DELETE    /__assistops/faults         disarm all faults
 POST      /__assistops/processing     vector-store file processing settings
 GET       /__assistops/processing     the current settings
+POST      /__assistops/script         queue responder replies (:mod:`.scripts`)
+GET       /__assistops/script         the queued replies
+DELETE    /__assistops/script         empty the queues
+POST      /__assistops/run_processing when runs move: ``immediate`` or after ``reads``
+GET       /__assistops/run_processing the current settings (:mod:`.run_engine`)
 ========  ==========================  =================================================
 
 Nothing here is counted or faulted, and no API key is required.
@@ -26,6 +31,7 @@ from typing import Any
 
 from pydantic import Field
 
+from assistops.backend import run_engine, scripts
 from assistops.backend.core import Backend, Processing
 from assistops.backend.faults import FaultSpec
 from assistops.backend.parsing import Body, parse
@@ -115,4 +121,6 @@ ROUTES: list[Route] = [
     _route("DELETE", "/faults", _clear_faults),
     _route("POST", "/processing", _set_processing),
     _route("GET", "/processing", _processing),
+    *scripts.CONTROL_ROUTES,
+    *run_engine.CONTROL_ROUTES,
 ]

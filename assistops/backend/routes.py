@@ -12,6 +12,10 @@ from assistops.backend import (
     control,
     file_batches,
     files,
+    messages,
+    run_steps,
+    runs,
+    threads,
     vector_store_files,
     vector_stores,
 )
@@ -25,6 +29,11 @@ ROUTES: list[Route] = [
     *vector_stores.ROUTES,
     *vector_store_files.ROUTES,
     *file_batches.ROUTES,
+    # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}
+    *runs.ROUTES,
+    *run_steps.ROUTES,
+    *threads.ROUTES,
+    *messages.ROUTES,
 ]
 
 
