@@ -80,6 +80,17 @@ class BackendControl:
         body = {"mode": mode, "reads": reads, "fail_pattern": fail_pattern, **options}
         self._call("POST", "processing", body)
 
+    def script(self, *replies: dict[str, Any], thread_id: str | None = None) -> int:
+        """Queue responder replies (``{"reply": ...}``, ``{"call": ...}``, ``{"fail": ...}``)
+        for runs on ``thread_id`` (any thread when ``None``); returns the queue depth."""
+        body = {"thread_id": thread_id, "replies": list(replies)}
+        depth: int = self._call("POST", "script", body)["queued"]
+        return depth
+
+    def set_run_processing(self, mode: str = "immediate", *, reads: int = 1) -> None:
+        """Runs move ``immediate``-ly, or one status per ``reads`` GETs of the run."""
+        self._call("POST", "run_processing", {"mode": mode, "reads": reads})
+
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self._http.close()
