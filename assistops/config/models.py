@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -103,8 +104,14 @@ class Tool(Strict):
     def _exactly_one(self) -> Tool:
         set_ = [k for k in ("code_interpreter", "file_search", "function") if getattr(self, k)]
         if len(set_) != 1:
-            raise ValueError(
-                "a tool is exactly one of 'code_interpreter', 'file_search' or 'function'"
+            raise PydanticCustomError(
+                "tool_kind",
+                "a tool is exactly one of 'code_interpreter', 'file_search' or 'function'",
+                {
+                    "hint": "write each tool as its own list item ('- function: ...')"
+                    if set_
+                    else "add one of them"
+                },
             )
         return self
 

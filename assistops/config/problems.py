@@ -8,6 +8,7 @@ from typing import Any, cast, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from assistops.config.models import ENV_VAR_PATTERN, NAME_PATTERN
 from assistops.errors import Problem
 
 Loc = tuple[str | int, ...]
@@ -25,10 +26,15 @@ def field_path(loc: Loc) -> str:
     return out
 
 
-def _clean_loc(loc: tuple[Any, ...], data: Any) -> Loc:
-    """Drop the union-member tags pydantic adds, keeping only steps that exist in the data."""
+def _clean_loc(loc: tuple[Any, ...], data: Any, kind: str) -> tuple[Loc, bool]:
+    """Drop the union-member tags pydantic adds, keeping only steps that exist in the data.
+
+    Also says whether a trailing step was dropped: the error is then about one member of a
+    union at that place (``str`` of ``str | InstructionsFile``), not about a field inside it.
+    """
     out: list[str | int] = []
     current = data
+    trailing_tag = False
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
         if (isinstance(current, dict) and isinstance(part, str) and part in current) or (
@@ -36,13 +42,11 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> Loc:
         ):
             out.append(part)
             current = cast(Any, current)[part]
-        elif last and isinstance(part, str) and isinstance(current, dict) and _plain(part):
+        elif last and kind == "missing" and isinstance(part, str) and isinstance(current, dict):
             out.append(part)  # a missing field
-    return tuple(out)
-
-
-def _plain(part: str) -> bool:
-    return part.replace("_", "").replace("-", "").isalnum()
+        elif last and part != "[key]":  # "[key]": the error is about the mapping key
+            trailing_tag = True
+    return tuple(out), trailing_tag
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
@@ -97,29 +101,49 @@ def problems_from_validation(
     scalars: dict[Loc, str] | None = None,
 ) -> list[Problem]:
     """One Problem per distinct error, located through ``locate`` (full path -> file, line)."""
-    errors = exc.errors()
+    errors = [(err, *_clean_loc(err["loc"], data, err["type"])) for err in exc.errors()]
+    # a union reports every member; keep the member that matches the shape written
+    shapes: dict[Loc, set[str]] = {}
+    for err, loc, tagged in errors:
+        if tagged:
+            shapes.setdefault(loc, set()).add(err["type"])
     problems: list[Problem] = []
     seen: set[tuple[Loc, str]] = set()
-    for err in errors:
-        loc = _clean_loc(err["loc"], data)
+    for err, loc, tagged in errors:
         value = _get(data, loc)
         kind = err["type"]
-        # a union reports every member; keep the member that matches the shape written
-        if kind == "literal_error" and isinstance(value, dict):
-            continue
-        wrong_shape = kind in ("model_type", "model_attributes_type", "dict_type")
-        if wrong_shape and not isinstance(value, dict) and any(
-            e["type"] == "literal_error" for e in errors
-        ):
-            continue
+        if tagged and isinstance(value, dict):
+            continue  # the mapping member reports its own, deeper errors
+        if tagged and kind in _WRONG_SHAPE and shapes[loc] - _WRONG_SHAPE:
+            continue  # a scalar was written: its member's error says more
         message, hint = _explain(err, model, loc, value, (scalars or {}).get((*prefix, *loc)))
+        if tagged and kind == "literal_error" and _WRONG_SHAPE & shapes[loc]:
+            owner = _model_at(model, (*loc, ""))
+            if owner is not None:
+                hint += ", or a mapping with " + ", ".join(_keys_of(owner))
         key = (loc, message)
         if key in seen:
             continue
         seen.add(key)
         file, line = locate((*prefix, *loc))
         problems.append(Problem(file, line, field_path((*prefix, *loc)), message, hint))
-    return problems
+    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+
+
+_WRONG_SHAPE = {"model_type", "model_attributes_type", "dict_type"}
+
+_TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "a boolean", "NoneType": "null"}
+
+_TYPE_HINTS = {
+    "string_type": "write text (quote it if YAML would read it as something else)",
+    "int_type": "write a whole number",
+    "float_type": "write a number",
+    "bool_type": "write true or false",
+    "list_type": "write a YAML list, one '- item' per line",
+    "dict_type": "write a mapping of 'key: value' lines",
+    "model_type": "write a mapping of 'key: value' lines",
+    "model_attributes_type": "write a mapping of 'key: value' lines",
+}
 
 
 def _get(data: Any, loc: Loc) -> Any:
@@ -147,18 +171,42 @@ def _explain(
     if kind == "missing":
         return "required field is missing", "add it"
     if kind == "string_type" and source is not None:
+        got = _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
         return (
-            f"expected a string, got {source!r} which YAML reads as a "
-            f"{type(value).__name__ if value is not None else 'null'}",
+            f"expected a string, got {source!r} which YAML reads as {got}",
             f"quote it: '{source}'",
         )
     if kind == "string_pattern_mismatch":
-        pattern = err.get("ctx", {}).get("pattern", "")
-        return f"{value!r} does not match {pattern}", "use lowercase letters, digits, '-' and '_'"
+        return _pattern(err, loc)
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{value!r} is not allowed", f"use one of {expected}"
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    return msg[0].lower() + msg[1:] if msg else kind, ""
+    hint = str(err.get("ctx", {}).get("hint", "")) or _TYPE_HINTS.get(kind, "")
+    return (msg[0].lower() + msg[1:] if msg else kind), hint
+
+
+def _pattern(err: Any, loc: Loc) -> tuple[str, str]:
+    """A value (or a mapping key) that does not match its pattern, with the fix."""
+    pattern = str(err.get("ctx", {}).get("pattern", ""))
+    value = str(err.get("input", ""))
+    what = "key " if err["loc"] and err["loc"][-1] == "[key]" else ""
+    if pattern == ENV_VAR_PATTERN:
+        if value.startswith("sk-") or len(value) > 40:
+            return (
+                "this looks like a secret, not the name of an environment variable",
+                "write the variable's name (api_key_env: MY_API_KEY) and export the key in it",
+            )
+        return (
+            f"{value!r} is not an environment variable name",
+            "use letters, digits and '_' (like MY_API_KEY)",
+        )
+    if pattern == NAME_PATTERN:
+        return (
+            f"{what}{value!r} is not a valid name",
+            "use at most 64 lowercase letters, digits, '-' and '_', starting with a letter or "
+            "digit",
+        )
+    return f"{what}{value!r} does not match {pattern}", ""
