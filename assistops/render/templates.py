@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
@@ -91,22 +91,36 @@ def render(
         tpl = env.get_template(template) if template else env.from_string(inline or "")
         chunks: list[str] = []
         size = 0
-        for chunk in tpl.generate(**context):
+        output = cast(Generator[str, None, None], tpl.generate(**context))
+        for chunk in output:
             size += len(chunk)
             if size > OUTPUT_MAX:
-                raise SecurityError(f"output is longer than {OUTPUT_MAX} characters")
+                # raised inside the template, so the traceback names the line that was looping
+                output.throw(SecurityError(f"output is longer than {OUTPUT_MAX:,} characters"))
             chunks.append(chunk)
         return "".join(chunks), []
     except TemplateNotFound as exc:
-        file, line = _where(exc.__traceback__, template, origin)
         name = exc.name if isinstance(exc.name, str) else str(exc)
+        inner = _frame(exc.__traceback__, origin)
+        if inner is None:
+            # the declared template itself is missing (or unsafe): point at the declaration
+            inner, field = origin, f"{field}.template" if template else field
+        file, line = inner
         return None, [
             Problem(file, line, field, f"template not found: {name}", _not_found_hint(template))
         ]
     except TemplateSyntaxError as exc:
         file = exc.name or template or origin[0]
         line = exc.lineno if (exc.name or template) else _offset(origin, exc.lineno)
-        return None, [Problem(file, line, field, f"template syntax error: {exc.message}")]
+        return None, [
+            Problem(
+                file,
+                line,
+                field,
+                f"template syntax error: {exc.message}",
+                "check the Jinja2 tags near this line ({% %} blocks must be closed)",
+            )
+        ]
     except UndefinedError as exc:
         file, line = _where(sys.exc_info()[2], template, origin)
         return None, [
@@ -121,15 +135,27 @@ def render(
         ]
     except SecurityError as exc:
         file, line = _where(sys.exc_info()[2], template, origin)
-        return None, [
-            Problem(file, line, field, f"refused by the template sandbox: {exc}", "remove it")
-        ]
+        hint = (
+            "check the loops: instructions are limited to "
+            f"{INSTRUCTIONS_MAX:,} characters"
+            if "output is longer" in str(exc)
+            else "templates may only use variables and filters, not Python internals; remove it"
+        )
+        return None, [Problem(file, line, field, f"refused by the template sandbox: {exc}", hint)]
     except TemplateError as exc:
         file, line = _where(sys.exc_info()[2], template, origin)
-        return None, [Problem(file, line, field, f"template error: {exc}")]
+        return None, [Problem(file, line, field, f"template error: {exc}", "fix the template")]
     except (TypeError, ValueError, ArithmeticError) as exc:
         file, line = _where(sys.exc_info()[2], template, origin)
-        return None, [Problem(file, line, field, f"template failed: {exc}")]
+        return None, [
+            Problem(
+                file,
+                line,
+                field,
+                f"template failed: {exc}",
+                "check the types of the variables used on this line",
+            )
+        ]
 
 
 def _not_found_hint(template: str | None) -> str:
@@ -147,6 +173,16 @@ def _where(
     tb: TracebackType | None, template: str | None, origin: tuple[str, int | None]
 ) -> tuple[str, int | None]:
     """The innermost template frame of a traceback: (file, line)."""
+    found = _frame(tb, origin)
+    if found is not None:
+        return found
+    return (template, None) if template else origin
+
+
+def _frame(
+    tb: TracebackType | None, origin: tuple[str, int | None]
+) -> tuple[str, int | None] | None:
+    """(file, line) of the innermost template frame, or None when no template ran."""
     found: tuple[str, int | None] | None = None
     for frame, lineno in traceback.walk_tb(tb):
         filename = frame.f_code.co_filename
@@ -154,6 +190,4 @@ def _where(
             found = (origin[0], _offset(origin, lineno))
         elif "__jinja_exception__" in frame.f_globals and filename:
             found = (filename, lineno)
-    if found is not None:
-        return found
-    return (template, None) if template else origin
+    return found
