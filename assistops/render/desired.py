@@ -23,11 +23,12 @@ from assistops.config.models import (
     VectorStoreFile,
 )
 from assistops.config.problems import field_path, problems_from_validation
-from assistops.config.project import Declaration, Project, unsafe_pattern
-from assistops.config.yamlio import Document, load_yaml
+from assistops.config.project import Declaration, Project
+from assistops.config.yamlio import Document
 from assistops.errors import ConfigError, Problem
 from assistops.render.files import FileCache, LocalFile, resolve_globs
 from assistops.render.merge import Layer, Merged, merge
+from assistops.render.schema_files import SchemaFiles
 from assistops.render.templates import make_environment, render
 from assistops.spec import (
     AssistantSpec,
@@ -99,7 +100,7 @@ class Renderer:
         self.revision = revision if revision is not None else config_revision(project.root)
         self.jinja = make_environment(project.root)
         self.files = FileCache(project.root)
-        self._schema_docs: dict[str, Document | Problem] = {}
+        self.schema_files = SchemaFiles(project.root)
 
     def render(self, env_name: str) -> Rendered:
         """Render one environment, collecting every problem."""
@@ -396,40 +397,9 @@ class Renderer:
     ) -> tuple[Any, Document | None]:
         if isinstance(ref, dict):
             return ref, None
-        file, line = merged.locate(loc)
-        where = field_path(loc)
-        why = unsafe_pattern(ref)
-        if why:
-            out.problems.append(Problem(file, line, where, why))
-            return None, None
-        if ref not in self._schema_docs:
-            path = self.project.root / ref
-            real = path.resolve()
-            if not path.is_file():
-                self._schema_docs[ref] = Problem(
-                    file,
-                    line,
-                    where,
-                    f"schema file '{ref}' does not exist",
-                    "paths are relative to the project root (where assistops.yaml is)",
-                )
-            elif not real.is_relative_to(self.project.root.resolve()):
-                self._schema_docs[ref] = Problem(
-                    file, line, where, f"'{ref}' is a symlink to a file outside the project"
-                )
-            else:
-                try:
-                    self._schema_docs[ref] = load_yaml(path, ref)
-                except ConfigError as exc:
-                    self._schema_docs[ref] = exc.problems[0]
-        entry = self._schema_docs[ref]
-        if isinstance(entry, Problem):
-            out.problems.append(entry)
-            return None, None
-        if not isinstance(entry.data, dict):
-            out.problems.append(Problem(ref, 1, "", "a JSON Schema must be an object"))
-            return None, None
-        return entry.data, entry
+        doc, problems = self.schema_files.load(ref, merged.locate(loc), field_path(loc))
+        out.problems.extend(problems)
+        return (doc.data, doc) if doc is not None else (None, None)
 
     # -- shared ----------------------------------------------------------------------------
 
