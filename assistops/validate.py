@@ -296,7 +296,19 @@ def _schema(source: SchemaSource, merged: Merged) -> list[Problem]:
     try:
         Draft202012Validator.check_schema(source.schema)
     except SchemaError as exc:
-        add(tuple(exc.path), f"not a valid JSON Schema: {exc.message}")
+        path = tuple(exc.path)
+        if path and path[-1] == "type":
+            add(
+                path,
+                f"not a valid JSON Schema: {exc.instance!r} is not a type",
+                "use string, number, integer, boolean, object, array or null",
+            )
+        else:
+            add(
+                path,
+                f"not a valid JSON Schema: {exc.message}",
+                "see https://json-schema.org/understanding-json-schema (draft 2020-12)",
+            )
         return out
     if source.field[-1] == "parameters" and source.schema.get("type") != "object":
         add(

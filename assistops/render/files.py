@@ -84,7 +84,8 @@ def resolve_globs(
         where = f"{field}[{i}]"
         why = unsafe_pattern(pattern)
         if why:
-            problems.append(Problem(file, line, where, why))
+            hint = "write the glob relative to the project root, like knowledge/docs/*.md"
+            problems.append(Problem(file, line, where, why, hint))
             continue
         matches = sorted(p for p in root.glob(pattern) if p.is_file() or p.is_symlink())
         kept = [p for p in matches if not _excluded(relative(root, p), excludes)]
@@ -121,14 +122,24 @@ def _check(
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        return Problem(file, line, where, f"{rel} is a broken symlink")
+        return Problem(file, line, where, f"{rel} is a broken symlink", "fix or remove the link")
     if not real.is_relative_to(cache.root):
         return Problem(
-            file, line, where, f"{rel} is a symlink to a file outside the project", "copy it in"
+            file,
+            line,
+            where,
+            f"{rel} is a symlink to a file outside the project",
+            "copy the file into the project instead of linking to it",
         )
     parts = Path(rel).parts
     if any(part in DENIED_DIRS for part in parts[:-1]):
-        return Problem(file, line, where, f"{rel} is inside a folder that holds secrets or state")
+        return Problem(
+            file,
+            line,
+            where,
+            f"{rel} is inside a folder that holds secrets or state",
+            "narrow the glob, or add an exclude",
+        )
     if any(fnmatch.fnmatch(parts[-1], pat) for pat in DENIED_NAMES):
         return Problem(
             file,
