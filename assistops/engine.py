@@ -9,7 +9,7 @@ The CLI and the tests call these functions; nothing here prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +55,24 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
     names = environments or project.environment_names()
     problems: list[Problem] = list(check_environments(project))
     renderer = Renderer(project)
+    found: dict[Problem, list[str]] = {}
     for name in names:
         try:
-            rendered = renderer.render(name)
+            project.environment(name)
         except ConfigError as exc:
             problems += exc.problems
             continue
-        problems += rendered.problems
-        problems += check(project, rendered)
+        rendered = renderer.render(name)
+        for problem in rendered.problems + check(project, rendered):
+            found.setdefault(problem, []).append(name)
+    checked = [n for n in names if n in project.environment_names()]
+    for problem, where in found.items():
+        if len(where) < len(checked):
+            # e.g. a variable that only some environments define: say which ones fail
+            label = "environment" if len(where) == 1 else "environments"
+            problem = replace(problem, message=f"{problem.message} (in {label} {', '.join(where)})")
+        problems.append(problem)
+    problems.sort(key=lambda p: (p.file, p.line or 0))
     return ValidationReport(project.name, names, _unique(problems))
 
 
