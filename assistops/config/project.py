@@ -128,6 +128,10 @@ def load_project(start: Path) -> Project:
         ) from None
     project = Project(root=root, config=config, doc=doc)
     problems: list[Problem] = []
+    why = unsafe_pattern(config.paths.partials)
+    if why:
+        line = doc.line_of(("paths", "partials"))
+        problems.append(Problem(PROJECT_FILE, line, "paths.partials", why, "use a project folder"))
     for kind, patterns, key in (
         ("assistant", config.paths.assistants, "assistants"),
         ("vector_store", config.paths.knowledge, "knowledge"),

@@ -98,7 +98,7 @@ class Renderer:
     def __init__(self, project: Project, revision: str | None = None) -> None:
         self.project = project
         self.revision = revision if revision is not None else config_revision(project.root)
-        self.jinja = make_environment(project.root)
+        self.jinja = make_environment(project.root, project.config.paths.partials)
         self.files = FileCache(project.root)
         self.schema_files = SchemaFiles(project.root)
 

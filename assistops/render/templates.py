@@ -30,30 +30,44 @@ RANGE_MAX = 100_000
 
 
 class ProjectLoader(BaseLoader):
-    """Loads templates by project-relative POSIX name, refusing anything outside the project."""
+    """Loads templates by project-relative POSIX name, refusing anything outside the project.
 
-    def __init__(self, root: Path) -> None:
+    A name that is not found from the project root is looked up in the partials folder, so
+    ``{% include "tone.md.j2" %}`` finds ``partials/tone.md.j2``.
+    """
+
+    def __init__(self, root: Path, partials: str | None = None) -> None:
         self.root = root.resolve()
+        self.folders = [""]
+        if partials and not unsafe_pattern(partials):
+            self.folders.append(partials.strip("/"))
 
-    def resolve(self, name: str) -> Path:
-        """The file behind a template name; raises TemplateNotFound if unsafe or absent."""
+    def resolve(self, name: str) -> tuple[Path, str]:
+        """The file behind a template name and its project-relative path.
+
+        Raises TemplateNotFound if the name is unsafe or names no file.
+        """
         why = unsafe_pattern(name)
         if why:
             raise TemplateNotFound(f"{name} ({why})")
-        path = (self.root / name).resolve()
-        if not path.is_relative_to(self.root):
-            raise TemplateNotFound(f"{name} (it resolves outside the project through a symlink)")
-        if not path.is_file():
-            raise TemplateNotFound(name)
-        return path
+        for folder in self.folders:
+            rel = f"{folder}/{name}" if folder else name
+            path = (self.root / rel).resolve()
+            if not path.is_relative_to(self.root):
+                raise TemplateNotFound(
+                    f"{rel} (it resolves outside the project through a symlink)"
+                )
+            if path.is_file():
+                return path, rel
+        raise TemplateNotFound(name)
 
     def get_source(
         self, environment: Any, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        path = self.resolve(template)
+        path, rel = self.resolve(template)
         mtime = path.stat().st_mtime
         source = path.read_text(encoding="utf-8")
-        return source, template, lambda: path.stat().st_mtime == mtime
+        return source, rel, lambda: path.stat().st_mtime == mtime
 
 
 def _safe_range(*args: int) -> range:
@@ -63,10 +77,10 @@ def _safe_range(*args: int) -> range:
     return r
 
 
-def make_environment(root: Path) -> SandboxedEnvironment:
+def make_environment(root: Path, partials: str | None = None) -> SandboxedEnvironment:
     """The Jinja environment used for every template of a project."""
     env = SandboxedEnvironment(
-        loader=ProjectLoader(root),
+        loader=ProjectLoader(root, partials),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
