@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
@@ -63,3 +63,21 @@ def client(backend: RunningBackend, contract: ContractRecorder) -> Iterator[open
     with make_client(backend, recorder=contract) as sdk:
         yield sdk
     contract.assert_clean()  # violations the test swallowed still fail it
+
+
+@pytest.fixture
+def client_factory(
+    backend: RunningBackend, contract: ContractRecorder
+) -> Iterator[Callable[..., openai.OpenAI]]:
+    """Build more SDK clients (e.g. ``max_retries=0``), contract-checked, closed after the test."""
+    made: list[openai.OpenAI] = []
+
+    def factory(**kw: Any) -> openai.OpenAI:
+        kw.setdefault("recorder", contract)
+        made.append(make_client(backend, **kw))
+        return made[-1]
+
+    yield factory
+    for sdk in made:
+        sdk.close()
+    contract.assert_clean()
