@@ -1,36 +1,34 @@
 """Ownership tags: how assistops marks the objects it manages, with no state file.
 
 Assistants and vector stores carry metadata keys; vector-store files carry attributes.
-We reserve as few of the 16 metadata keys as we can:
+We reserve as few of the 16 metadata keys as we can, two:
 
     assistops        "<project>/<environment>/<address>"   ownership and identity
-    assistops_rev    "<digest>@<revision>"                 spec digest and config revision
-    assistops_files  "<sha12>,<sha12>,..."                 code-interpreter files, if any
+    assistops_rev    "<observed>.<write-only>@<revision>"  digests of the applied spec, revision
 
-Vector-store files carry the attributes ``assistops_path`` and ``assistops_sha256``.
+Vector-store files carry the attributes ``assistops_path`` and ``assistops_sha256``. Uploaded
+files carry no metadata at all, so their filename records owner and content (:class:`UploadName`);
+that is also the stateless record of an assistant's code-interpreter files.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistops.spec import AssistantSpec, ResourceSpec
+from assistops.spec import ResourceSpec
 
 OWNER_KEY = "assistops"
 REVISION_KEY = "assistops_rev"
-FILES_KEY = "assistops_files"
 PATH_ATTRIBUTE = "assistops_path"
 SHA_ATTRIBUTE = "assistops_sha256"
 
-RESERVED_METADATA = (OWNER_KEY, REVISION_KEY, FILES_KEY)
+RESERVED_METADATA = (OWNER_KEY, REVISION_KEY)
 RESERVED_ATTRIBUTES = (PATH_ATTRIBUTE, SHA_ATTRIBUTE)
 
 
 def reserved_metadata_count(spec: ResourceSpec) -> int:
     """How many metadata keys assistops adds to this resource."""
-    if isinstance(spec, AssistantSpec) and spec.code_interpreter_files:
-        return 3
-    return 2
+    return len(RESERVED_METADATA)
 
 
 @dataclass(frozen=True)
