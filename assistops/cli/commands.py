@@ -6,6 +6,7 @@ import click
 
 from assistops.cli.init import init
 from assistops.cli.render import render
+from assistops.cli.serve import serve
 from assistops.cli.validate import validate
 
-COMMANDS: list[click.Command] = [init, validate, render]
+COMMANDS: list[click.Command] = [init, validate, render, serve]

@@ -1,0 +1,92 @@
+"""``assistops serve``: the local Assistants-compatible backend as a standalone HTTP server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from assistops.backend import start_server
+from assistops.cli.console import make_console
+from assistops.config.project import PROJECT_FILE
+from assistops.errors import AssistopsError
+
+DEFAULT_DB = Path(".assistops") / "local.db"
+
+
+def _project_dir(start: Path) -> Path:
+    """The nearest folder holding assistops.yaml, else ``start`` itself."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return start
+
+
+def _resolve_key(api_key: str | None, api_key_env: str | None) -> str | None:
+    if api_key_env is None:
+        return api_key
+    value = os.environ.get(api_key_env)
+    if not value:
+        raise AssistopsError(f"--api-key-env: the environment variable {api_key_env} is not set")
+    return value
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--db",
+    default=None,
+    help=f"SQLite file, or ':memory:'. Default: {DEFAULT_DB} in the project folder.",
+)
+@click.option(
+    "--api-key-env",
+    metavar="NAME",
+    default=None,
+    help="Require 'Authorization: Bearer <key>' with the key read from this variable.",
+)
+@click.option(
+    "--api-key",
+    default=None,
+    help="Require this bearer key (prefer --api-key-env: arguments show in process lists).",
+)
+def serve(
+    host: str, port: int, db: str | None, api_key_env: str | None, api_key: str | None
+) -> None:
+    """Serve the local backend over HTTP until interrupted (Ctrl-C)."""
+    key = _resolve_key(api_key, api_key_env)
+    if db is None:
+        path = _project_dir(Path.cwd()) / DEFAULT_DB
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = str(path)
+    console = make_console()
+    running = start_server(db, host=host, port=port, api_key=key)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        console.print(f"assistops local backend on {running.base_url}")
+        console.print(f"  database:      {db}")
+        console.print(f"  control plane: {running.control_url}")
+        source = f"${api_key_env}" if api_key_env else "--api-key"
+        console.print(f"  API key:       {'required (' + source + ')' if key else 'not required'}")
+        sys.stdout.flush()
+        running.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+        console.print("stopped")
