@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistops.backend import files, scripts
+from assistops.backend import assistants, files, scripts, vector_store_files
 from assistops.backend.conversation import (
     MESSAGE,
     RUN,
@@ -63,7 +63,6 @@ from assistops.backend.routing import Call, Route
 from assistops.backend.rules import Doc, public
 from assistops.backend.streaming import EventLog
 
-RUN_EXPIRY_SECONDS = 600
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 _SETTINGS_KEY = "runs.processing"
@@ -231,7 +230,7 @@ def submit_tool_outputs(
 
 def _execute(backend: Backend, run: Doc, log: EventLog) -> None:
     thread = backend.store.get(THREAD, run["thread_id"]) or {}
-    assistant = backend.store.get("assistant", run["assistant_id"])
+    assistant = backend.store.get(assistants.KIND, run["assistant_id"])
     if assistant is None:
         _end(
             backend,
@@ -514,7 +513,7 @@ def _searchable(
         store_ids += (resources.get("file_search") or {}).get("vector_store_ids") or []
     file_ids: list[str] = []
     for vs_id in dict.fromkeys(store_ids):
-        for vs_file in backend.store.all("vector_store_file", parent=vs_id):
+        for vs_file in backend.store.all(vector_store_files.KIND, parent=vs_id):
             if vs_file["status"] == "completed":
                 file_ids.append(vs_file["id"])
     attached = [

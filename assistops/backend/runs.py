@@ -38,14 +38,14 @@ from assistops.backend.tools import ModifyToolResources, Tool
 from assistops.limits import (
     INSTRUCTIONS_MAX,
     REASONING_EFFORTS,
+    RUN_EXPIRY_SECONDS,
+    RUN_TOKEN_BUDGET_MIN,
     RUN_TOOLS_MAX,
     TEMPERATURE_MAX,
     TEMPERATURE_MIN,
     TOP_P_MAX,
     TOP_P_MIN,
 )
-
-MIN_TOKEN_BUDGET = 256  # CreateRunRequest.max_prompt_tokens / max_completion_tokens
 
 
 class Truncation(Body):
@@ -75,8 +75,8 @@ class _RunOptions(Body):
     temperature: float | None = Field(default=None, ge=TEMPERATURE_MIN, le=TEMPERATURE_MAX)
     top_p: float | None = Field(default=None, ge=TOP_P_MIN, le=TOP_P_MAX)
     stream: bool | None = None
-    max_prompt_tokens: int | None = Field(default=None, ge=MIN_TOKEN_BUDGET)
-    max_completion_tokens: int | None = Field(default=None, ge=MIN_TOKEN_BUDGET)
+    max_prompt_tokens: int | None = Field(default=None, ge=RUN_TOKEN_BUDGET_MIN)
+    max_completion_tokens: int | None = Field(default=None, ge=RUN_TOKEN_BUDGET_MIN)
     truncation_strategy: Truncation | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool = True
@@ -150,7 +150,7 @@ def new_run(
         "status": "queued",
         "required_action": None,
         "last_error": None,
-        "expires_at": now + run_engine.RUN_EXPIRY_SECONDS,
+        "expires_at": now + RUN_EXPIRY_SECONDS,
         "started_at": None,
         "cancelled_at": None,
         "failed_at": None,

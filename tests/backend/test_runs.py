@@ -438,3 +438,58 @@ def test_code_interpreter_records_a_canned_step(client: openai.OpenAI) -> None:
     [logs] = call.code_interpreter.outputs
     assert logs.type == "logs"
     assert _last_text(client, thread.id) == f"code_interpreter logs: {logs.logs}"
+
+
+def test_run_overrides_leave_the_assistant_alone(client: openai.OpenAI) -> None:
+    assistant = _assistant(
+        client, instructions="A", tools=[{"type": "function", "function": WEATHER}]
+    )
+    thread = client.beta.threads.create()
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id,
+        assistant_id=assistant.id,
+        model="gpt-4.1-mini",
+        instructions="B",
+        tools=[{"type": "code_interpreter"}],
+        additional_messages=[{"role": "user", "content": "added by the run"}],
+        top_p=0.5,
+        max_completion_tokens=256,
+        truncation_strategy={"type": "last_messages", "last_messages": 3},
+    )
+    assert run.status == "completed"  # no function tool on this run: plain reply
+    assert (run.model, run.instructions, run.top_p) == ("gpt-4.1-mini", "B", 0.5)
+    assert [t.type for t in run.tools] == ["code_interpreter"]
+    assert run.max_completion_tokens == 256
+    assert run.truncation_strategy is not None and run.truncation_strategy.last_messages == 3
+    assert _last_text(client, thread.id) == "Echo: added by the run"
+    again = client.beta.assistants.retrieve(assistant.id)
+    assert again.instructions == "A" and [t.type for t in again.tools] == ["function"]
+    body = _bad_request(
+        lambda: client.beta.threads.runs.create(
+            thread_id=thread.id, assistant_id=assistant.id, max_prompt_tokens=10
+        )
+    )
+    assert body["param"] == "max_prompt_tokens"
+
+
+def test_steps_paginate(client: openai.OpenAI, control: BackendControl) -> None:
+    assistant = _assistant(client, tools=[{"type": "function", "function": WEATHER}])
+    thread = _thread(client, "x")
+    control.script({"call": "get_weather"}, {"call": "get_weather"}, thread_id=thread.id)
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    for _ in range(2):
+        assert run.required_action is not None
+        call_id = run.required_action.submit_tool_outputs.tool_calls[0].id
+        run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+            run_id=run.id,
+            thread_id=thread.id,
+            tool_outputs=[{"tool_call_id": call_id, "output": "1"}],
+        )
+    assert run.status == "completed"
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, limit=1, order="asc")
+    assert len(steps.data) == 1 and steps.has_more
+    walked = list(
+        client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, limit=1, order="asc")
+    )
+    assert [s.type for s in walked] == ["tool_calls", "tool_calls", "message_creation"]
+    assert _last_text(client, thread.id) == "get_weather returned: 1\nget_weather returned: 1"
