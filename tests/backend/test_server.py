@@ -121,7 +121,13 @@ def test_assistops_serve_as_a_subprocess(tmp_path: Path) -> None:
             assert sdk.beta.assistants.retrieve(created.id).name == "served"
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
+        proc.wait(timeout=15)
+        # read through the same buffered pipe as readline() (communicate() would skip it)
+        out = proc.stdout.read() if proc.stdout else ""
+        err = proc.stderr.read() if proc.stderr else ""
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     assert proc.returncode == 0, err
     printed = first + out + err
     assert "sk-serve-secret" not in printed
