@@ -1,0 +1,38 @@
+"""SDK client construction shared by the openai, azure and local providers."""
+
+from __future__ import annotations
+
+import json
+
+import httpx2
+import openai
+
+from assistops.providers.failures import is_quota
+
+# Per request: long enough for a large upload, short enough that CI fails clearly (the SDK's
+# own default is 10 minutes). Retries stay at the SDK default (2).
+REQUEST_TIMEOUT = httpx2.Timeout(60.0, connect=10.0)
+MAX_RETRIES = 2
+
+
+def _refuse_quota_retry(response: httpx2.Response) -> None:
+    """A 429 ``insufficient_quota`` will not pass by waiting: tell the SDK not to retry it."""
+    if response.status_code != 429:
+        return
+    response.read()
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if is_quota(error):
+        response.headers["x-should-retry"] = "false"
+
+
+def make_http_client(transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
+    """The HTTP client every provider's SDK client uses (``transport`` for tests only)."""
+    return openai.DefaultHttpx2Client(
+        timeout=REQUEST_TIMEOUT,
+        transport=transport,
+        event_hooks={"response": [_refuse_quota_retry]},
+    )

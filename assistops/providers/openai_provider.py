@@ -1,0 +1,241 @@
+"""The provider over the official ``openai`` SDK: any server that speaks the protocol.
+
+The azure and local providers reuse it with their own SDK client. Bodies go out as given
+(``extra_body``) so the wire request is exactly the engine's dict, with no SDK-side renaming;
+results come back as ``model_dump(mode="json", by_alias=True)`` dicts, which keep fields the
+SDK's models do not know (they allow extras).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Final, TypeVar, cast
+
+import openai
+from pydantic import BaseModel
+
+from assistops.errors import ProviderError
+from assistops.providers.base import Json, Writer
+from assistops.providers.failures import CallContext, is_sunset, provider_error
+
+T = TypeVar("T")
+
+PAGE_SIZE = 100
+FILE_PURPOSE: Final = "assistants"
+
+
+def dump(obj: BaseModel) -> Json:
+    """The wire dict of an SDK object, unknown fields included."""
+    # warnings off: SDK models are built loosely from whatever the server sent, and we pass
+    # that through unchanged rather than complain about it
+    return obj.model_dump(mode="json", by_alias=True, exclude_unset=False, warnings=False)
+
+
+def _all(page: Iterable[BaseModel]) -> list[Json]:
+    # iterating an SDK page fetches the following pages (after=<last id>) until has_more=false
+    return [dump(item) for item in page]
+
+
+class OpenAIProvider(Writer):
+    """:class:`Writer` over a ready ``openai.OpenAI`` (or ``AzureOpenAI``) client.
+
+    ``key_env`` names the environment variable that held the key (401/403 messages say it);
+    ``environment`` names the assistops environment (the sunset message says where to set
+    ``base_url``).
+    """
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        label: str,
+        *,
+        key_env: str | None = None,
+        environment: str | None = None,
+    ) -> None:
+        self.client = client
+        self.label = label
+        key = client.api_key if isinstance(client.api_key, str) else ""
+        self._ctx = CallContext(
+            label=label,
+            base_url=str(client.base_url).rstrip("/"),
+            key_env=key_env,
+            environment=environment,
+            max_retries=client.max_retries,
+            secrets=(key,) if key else (),
+        )
+
+    # --- error translation ----------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except openai.OpenAIError as exc:
+            error = provider_error(exc, self._ctx)
+        # raised outside the handler so neither __cause__ nor __context__ holds the SDK error
+        raise error from None
+
+    def _delete(self, fn: Callable[[], object]) -> None:
+        error: ProviderError | None = None
+        try:
+            fn()
+        except openai.NotFoundError as exc:
+            if is_sunset(exc):
+                error = provider_error(exc, self._ctx)
+        except openai.OpenAIError as exc:
+            error = provider_error(exc, self._ctx)
+        if error is not None:
+            raise error from None
+
+    # --- Reader ---------------------------------------------------------------------------
+
+    def list_assistants(self) -> list[Json]:
+        """Every assistant, oldest first."""
+        return self._call(
+            lambda: _all(self.client.beta.assistants.list(limit=PAGE_SIZE, order="asc"))
+        )
+
+    def list_vector_stores(self) -> list[Json]:
+        """Every vector store, oldest first."""
+        return self._call(
+            lambda: _all(self.client.vector_stores.list(limit=PAGE_SIZE, order="asc"))
+        )
+
+    def list_vector_store_files(self, vector_store_id: str) -> list[Json]:
+        """Every file of one vector store (all statuses), oldest first."""
+        return self._call(
+            lambda: _all(
+                self.client.vector_stores.files.list(vector_store_id, limit=PAGE_SIZE, order="asc")
+            )
+        )
+
+    def list_files(self) -> list[Json]:
+        """Every file of purpose ``assistants``, oldest first."""
+        return self._call(
+            lambda: _all(self.client.files.list(purpose=FILE_PURPOSE, limit=PAGE_SIZE, order="asc"))
+        )
+
+    def retrieve_assistant(self, assistant_id: str) -> Json:
+        """One assistant by id."""
+        return self._call(lambda: dump(self.client.beta.assistants.retrieve(assistant_id)))
+
+    def retrieve_vector_store(self, vector_store_id: str) -> Json:
+        """One vector store by id."""
+        return self._call(lambda: dump(self.client.vector_stores.retrieve(vector_store_id)))
+
+    def vector_store_file_content(self, vector_store_id: str, file_id: str) -> str:
+        """The parsed text of a file in a vector store (its content parts joined)."""
+        page = self._call(
+            lambda: list(
+                self.client.vector_stores.files.content(file_id, vector_store_id=vector_store_id)
+            )
+        )
+        return "".join(part.text or "" for part in page)
+
+    # --- Writer ---------------------------------------------------------------------------
+
+    def create_assistant(self, body: Json) -> Json:
+        """``POST /assistants`` with ``body`` as is."""
+        rest = {k: v for k, v in body.items() if k != "model"}
+        return self._call(
+            lambda: dump(self.client.beta.assistants.create(model=body["model"], extra_body=rest))
+        )
+
+    def update_assistant(self, assistant_id: str, body: Json) -> Json:
+        """``POST /assistants/{id}`` with ``body`` as is."""
+        return self._call(
+            lambda: dump(self.client.beta.assistants.update(assistant_id, extra_body=body))
+        )
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        """``DELETE /assistants/{id}``; already gone is fine."""
+        self._delete(lambda: self.client.beta.assistants.delete(assistant_id))
+
+    def create_vector_store(self, body: Json) -> Json:
+        """``POST /vector_stores`` with ``body`` as is."""
+        return self._call(lambda: dump(self.client.vector_stores.create(extra_body=body)))
+
+    def update_vector_store(self, vector_store_id: str, body: Json) -> Json:
+        """``POST /vector_stores/{id}`` with ``body`` as is."""
+        return self._call(
+            lambda: dump(self.client.vector_stores.update(vector_store_id, extra_body=body))
+        )
+
+    def delete_vector_store(self, vector_store_id: str) -> None:
+        """``DELETE /vector_stores/{id}``; already gone is fine."""
+        self._delete(lambda: self.client.vector_stores.delete(vector_store_id))
+
+    def upload_file(self, filename: str, content: bytes) -> Json:
+        """``POST /files`` (multipart) with purpose ``assistants``."""
+        return self._call(
+            lambda: dump(self.client.files.create(file=(filename, content), purpose=FILE_PURPOSE))
+        )
+
+    def delete_file(self, file_id: str) -> None:
+        """``DELETE /files/{id}``; already gone is fine."""
+        self._delete(lambda: self.client.files.delete(file_id))
+
+    def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json:
+        """``POST /vector_stores/{id}/file_batches`` with per-file attributes and chunking."""
+        return self._call(
+            lambda: dump(
+                self.client.vector_stores.file_batches.create(
+                    vector_store_id, files=cast(Any, files)
+                )
+            )
+        )
+
+    def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json:
+        """``GET /vector_stores/{id}/file_batches/{batch_id}``."""
+        return self._call(
+            lambda: dump(
+                self.client.vector_stores.file_batches.retrieve(
+                    batch_id, vector_store_id=vector_store_id
+                )
+            )
+        )
+
+    def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]:
+        """Every file of one batch, oldest first."""
+        return self._call(
+            lambda: _all(
+                self.client.vector_stores.file_batches.list_files(
+                    batch_id, vector_store_id=vector_store_id, limit=PAGE_SIZE, order="asc"
+                )
+            )
+        )
+
+    def update_vector_store_file(
+        self, vector_store_id: str, file_id: str, attributes: Json
+    ) -> Json:
+        """``POST /vector_stores/{id}/files/{file_id}``: replace the attributes."""
+        return self._call(
+            lambda: dump(
+                self.client.vector_stores.files.update(
+                    file_id, vector_store_id=vector_store_id, attributes=attributes
+                )
+            )
+        )
+
+    def detach_file(self, vector_store_id: str, file_id: str) -> None:
+        """``DELETE /vector_stores/{id}/files/{file_id}``; already gone is fine."""
+        self._delete(
+            lambda: self.client.vector_stores.files.delete(file_id, vector_store_id=vector_store_id)
+        )
+
+    # --- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the SDK client's connections."""
+        self.client.close()
+
+    def __enter__(self) -> OpenAIProvider:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,27 @@
+"""Helpers shared by the provider tests (a plain module: a second conftest.py would shadow
+``tests/conftest.py`` for ``from conftest import ...``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from assistops.backend import RunningBackend
+
+# a key-shaped canary: any message or log line containing it is a leak
+CANARY = "sk-canary-0123456789abcdefghij"
+
+
+def plain_client(backend: RunningBackend, **kw: Any) -> openai.OpenAI:
+    """An SDK client for ``backend`` without the contract recorder (see the callers for why)."""
+    kw.setdefault("api_key", "test-key")
+    return openai.OpenAI(base_url=backend.base_url, **kw)
+
+
+def write_project(root: Path, environments: str) -> Path:
+    """A minimal project at ``root``; ``environments`` is the YAML block under the key."""
+    text = "project: demo\nenvironments:\n" + environments
+    (root / "assistops.yaml").write_text(text, encoding="utf-8")
+    return root
