@@ -98,7 +98,7 @@ def _assistant(
 
     def add(loc: Loc, message: str, hint: str = "") -> None:
         file, line = merged.locate(loc)
-        out.append(Problem(file, line, field_path(loc), message, hint))
+        out.append(Problem(file, line, merged.field(loc), message, hint))
 
     _length(add, ("display_name",), spec.display_name, limits.ASSISTANT_NAME_MAX)
     _length(add, ("description",), spec.description, limits.ASSISTANT_DESCRIPTION_MAX)
@@ -197,7 +197,7 @@ def _store(spec: VectorStoreSpec, model: VectorStoreFile, merged: Merged) -> lis
 
     def add(loc: Loc, message: str, hint: str = "") -> None:
         file, line = merged.locate(loc)
-        out.append(Problem(file, line, field_path(loc), message, hint))
+        out.append(Problem(file, line, merged.field(loc), message, hint))
 
     _length(add, ("display_name",), spec.display_name, limits.ASSISTANT_NAME_MAX)
     _length(add, ("description",), spec.description, limits.ASSISTANT_DESCRIPTION_MAX)
@@ -283,15 +283,16 @@ def _metadata(add: Any, metadata: dict[str, str], reserved: int) -> None:
 
 def _schema(source: SchemaSource, merged: Merged) -> list[Problem]:
     out: list[Problem] = []
-    base = field_path(source.field)
 
     def add(path: Loc, message: str, hint: str = "") -> None:
-        if source.doc is not None:
+        if source.doc is not None:  # a schema file: its line, and the field that uses it
             file, line = source.doc.file, source.doc.line_of(path)
+            where = merged.field(source.field) + ("." + field_path(path) if path else "")
+            where = where.replace(".[", "[")
         else:
             file, line = merged.locate((*source.field, *path))
-        where = base + ("." + field_path(path) if path else "")
-        out.append(Problem(file, line, where.replace(".[", "["), message, hint))
+            where = merged.field((*source.field, *path))
+        out.append(Problem(file, line, where, message, hint))
 
     try:
         Draft202012Validator.check_schema(source.schema)

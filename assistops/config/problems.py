@@ -99,8 +99,13 @@ def problems_from_validation(
     locate: LineOf,
     prefix: Loc = (),
     scalars: dict[Loc, str] | None = None,
+    name: Callable[[Loc], str] = field_path,
 ) -> list[Problem]:
-    """One Problem per distinct error, located through ``locate`` (full path -> file, line)."""
+    """One Problem per distinct error, located through ``locate`` (full path -> file, line).
+
+    ``name`` turns a full path into the field path shown (merged layers name it in the file
+    that set it).
+    """
     errors = [(err, *_clean_loc(err["loc"], data, err["type"])) for err in exc.errors()]
     # a union reports every member; keep the member that matches the shape written
     shapes: dict[Loc, set[str]] = {}
@@ -126,7 +131,7 @@ def problems_from_validation(
             continue
         seen.add(key)
         file, line = locate((*prefix, *loc))
-        problems.append(Problem(file, line, field_path((*prefix, *loc)), message, hint))
+        problems.append(Problem(file, line, name((*prefix, *loc)), message, hint))
     return sorted(problems, key=lambda p: (p.file, p.line or 0))
 
 

@@ -166,7 +166,12 @@ class Renderer:
             return
         out.models[address] = model
         files, problems = resolve_globs(
-            self.files, model.files or [], model.exclude or [], "files", merged.locate, ("files",)
+            self.files,
+            model.files or [],
+            model.exclude or [],
+            merged.field(("files",)),
+            merged.locate,
+            ("files",),
         )
         out.problems.extend(problems)
         if not model.files:
@@ -291,7 +296,7 @@ class Renderer:
             inline=inline,
             context=context,
             origin=origin,
-            field="instructions",
+            field=merged.field(("instructions",)),
         )
         out.problems.extend(problems)
         return text
@@ -315,7 +320,7 @@ class Renderer:
                     self.files,
                     tool.code_interpreter.files,
                     [],
-                    f"tools[{i}].code_interpreter.files",
+                    merged.field((*loc, "code_interpreter", "files")),
                     merged.locate,
                     (*loc, "code_interpreter", "files"),
                 )
@@ -397,7 +402,7 @@ class Renderer:
     ) -> tuple[Any, Document | None]:
         if isinstance(ref, dict):
             return ref, None
-        doc, problems = self.schema_files.load(ref, merged.locate(loc), field_path(loc))
+        doc, problems = self.schema_files.load(ref, merged.locate(loc), merged.field(loc))
         out.problems.extend(problems)
         return (doc.data, doc) if doc is not None else (None, None)
 
@@ -409,7 +414,12 @@ class Renderer:
         except ValidationError as exc:
             out.problems.extend(
                 problems_from_validation(
-                    exc, model, merged.data, merged.locate, scalars=merged.scalars
+                    exc,
+                    model,
+                    merged.data,
+                    merged.locate,
+                    scalars=merged.scalars,
+                    name=merged.field,
                 )
             )
             return None

@@ -8,9 +8,10 @@ of the layer that set it, so an error after merging still points at the right pl
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
+from assistops.config.problems import field_path
 from assistops.config.yamlio import Document
 
 Loc = tuple[str | int, ...]
@@ -46,6 +47,7 @@ class Merged:
     origins: dict[Loc, Origin]
     scalars: dict[Loc, str]
     base: Origin
+    prefixes: dict[Loc, Loc] = field(default_factory=dict)  # where in its file a path was set
 
     def locate(self, loc: Loc) -> Origin:
         """(file, line) of ``loc`` or of its nearest ancestor."""
@@ -55,6 +57,18 @@ class Merged:
                 return self.origins[p]
             p = p[:-1]
         return self.base
+
+    def field(self, loc: Loc) -> str:
+        """The field path of ``loc`` as written in the file :meth:`locate` names.
+
+        A value set by an override reads ``environments.prod.overrides.assistants.x.model``,
+        one set by the project defaults ``defaults.model``, one from the resource's own file
+        just ``model``.
+        """
+        p = tuple(loc)
+        while p and p not in self.prefixes:
+            p = p[:-1]
+        return field_path((*self.prefixes.get(p, ()), *loc))
 
 
 def merge(layers: list[Layer], base: Origin) -> Merged:
@@ -74,6 +88,7 @@ def _merge_into(
         here = (*loc, key)
         if isinstance(value, dict) and isinstance(into.get(key), dict):
             out.origins[here] = (layer.doc.file, layer.doc.line_of((*layer.prefix, *here)))
+            out.prefixes[here] = layer.prefix
             _merge_into(out, into[key], value, here, layer)
             continue
         into[key] = copy.deepcopy(value)
@@ -81,12 +96,15 @@ def _merge_into(
             del out.origins[stale]
         for stale in [p for p in out.scalars if p[: len(here)] == here]:
             del out.scalars[stale]
+        for stale in [p for p in out.prefixes if p[: len(here)] == here]:
+            del out.prefixes[stale]
         _record(out, value, here, layer)
 
 
 def _record(out: Merged, value: Any, here: Loc, layer: Layer) -> None:
     full = (*layer.prefix, *here)
     out.origins[here] = (layer.doc.file, layer.doc.line_of(full))
+    out.prefixes[here] = layer.prefix
     if full in layer.doc.scalars:
         out.scalars[here] = layer.doc.scalars[full]
     if isinstance(value, dict):
