@@ -107,13 +107,17 @@ def test_create_and_poll_polls_when_runs_move_on_reads(
     thread = _thread(client, "hello")
     created = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
     assert created.status == "queued"
-    assert client.beta.threads.messages.list(thread.id).data[0].role == "user"
+    assert client.beta.threads.messages.list(thread.id).data[0].role == "user"  # no reply yet
+    client.beta.threads.runs.cancel(created.id, thread_id=thread.id)
+    client.beta.threads.runs.retrieve(created.id, thread_id=thread.id)  # -> cancelled
+
     control.clear_requests()
-    run = client.beta.threads.runs.poll(created.id, thread_id=thread.id)
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     assert run.status == "completed"
     # one read moves queued -> in_progress (not terminal, so the SDK polls again), the next
     # one runs the responder
     assert control.requests()[RUN_PATH] == 2
+    assert _last_text(client, thread.id) == "Echo: hello"
     raw = client.beta.threads.runs.with_raw_response.retrieve(run.id, thread_id=thread.id)
     assert raw.headers["openai-poll-after-ms"] == "10"
 
