@@ -3,18 +3,24 @@
     load      YAML files         -> Project              (assistops.config)
     render    Project + env      -> desired state        (assistops.render)
     validate  rendered state     -> problems             (assistops.validate)
+    read      provider           -> live state           (assistops.live)
+    diff      desired vs live    -> plan                 (assistops.diff, assistops.planner)
+    apply     plan + provider    -> changes, verified    (assistops.apply)
 
 The CLI and the tests call these functions; nothing here prints.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from assistops.apply import ApplyOptions, ApplyResult, apply_plan
 from assistops.config.project import Project, load_project
-from assistops.errors import ConfigError, Problem
+from assistops.errors import ConfigError, PlanError, Problem
+from assistops.live import read_live
 from assistops.payloads import (
     assistant_body,
     logical,
@@ -22,7 +28,11 @@ from assistops.payloads import (
     vector_store_body,
     vector_store_file_body,
 )
+from assistops.plan import Plan
+from assistops.planner import build_plan
+from assistops.providers.base import Reader, Writer
 from assistops.render.desired import Renderer
+from assistops.saved_plan import check_fresh, read_plan
 from assistops.spec import AssistantSpec, DesiredState, FileSpec, VectorStoreSpec
 from assistops.validate import check, check_environments
 
@@ -147,3 +157,126 @@ def _unique(problems: list[Problem]) -> list[Problem]:
             seen.add(p)
             out.append(p)
     return out
+
+
+# -- plan and apply -----------------------------------------------------------------------------
+
+
+ConfirmFn = Callable[[Plan], bool]
+
+
+@dataclass
+class ApplyOutcome:
+    """What ``apply`` did and what a fresh plan says afterwards."""
+
+    plan: Plan
+    result: ApplyResult | None
+    verify: Plan | None
+    reconciled: int = 0
+
+
+def open_writer(project: Project, environment: str) -> Writer:
+    """The provider of ``environment``, able to write (apply only)."""
+    from assistops.providers import open_provider
+
+    return open_provider(project, environment)
+
+
+def compute_plan(
+    project: Project,
+    environment: str,
+    reader: Reader,
+    *,
+    targets: list[str] | None = None,
+    destroy: bool = False,
+) -> Plan:
+    """Render the desired state, read live state, and diff them into a plan."""
+    state = _desired_state(project, environment)
+    if destroy:
+        state = state.model_copy(update={"resources": {}})
+    if targets:
+        unknown = [t for t in targets if t not in state.resources]
+        if unknown:
+            raise PlanError(
+                f"unknown target {', '.join(unknown)}; addresses look like assistant.<name>, "
+                "vector_store.<name> or file.<store>:<path> (see 'assistops plan')"
+            )
+    live = read_live(reader, project.name, environment)
+    return build_plan(state, live, provider=reader.label, targets=targets)
+
+
+def plan(
+    start: Path, environment: str, *, targets: list[str] | None = None, destroy: bool = False
+) -> Plan:
+    """Compute the plan of one environment (reads live state, changes nothing)."""
+    project = load_project(start)
+    reader = open_writer(project, environment)
+    try:
+        return compute_plan(project, environment, reader, targets=targets, destroy=destroy)
+    finally:
+        reader.close()
+
+
+def apply(
+    start: Path,
+    environment: str,
+    *,
+    confirm: Callable[[Plan], bool],
+    plan_file: Path | None = None,
+    targets: list[str] | None = None,
+    destroy: bool = False,
+    allow_delete: bool = False,
+    options: ApplyOptions | None = None,
+) -> ApplyOutcome:
+    """Plan (or load a saved plan and check it is fresh), confirm, apply, verify.
+
+    ``confirm`` sees the plan and returns False to cancel. After apply a fresh plan is computed:
+    duplicates that the SDK's retries created meanwhile are removed (up to twice), and anything
+    else left is reported by the caller as a failure.
+    """
+    project = load_project(start)
+    saved = read_plan(plan_file) if plan_file is not None else None
+    if saved is not None:
+        environment = saved.environment
+        targets, destroy = None, False
+    env = project.environment(environment)
+    options = options or ApplyOptions()
+    writer = open_writer(project, environment)
+    try:
+        current = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+        if saved is not None and plan_file is not None:
+            check_fresh(saved, current, plan_file)
+        if env.protected and current.deletes and not allow_delete:
+            names = ", ".join(r.address for r in current.deletes[:5])
+            raise PlanError(
+                f"environment '{environment}' is protected and the plan deletes {names}"
+                f"{' ...' if len(current.deletes) > 5 else ''}; nothing was changed. "
+                "Re-run with --allow-delete if that is intended."
+            )
+        if not current.has_changes:
+            return ApplyOutcome(current, None, current)
+        if not confirm(current):
+            raise PlanError("apply cancelled; nothing was changed")
+        result = apply_plan(current, writer, project.root, options)
+        verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+        reconciled = 0
+        while verify.has_changes and reconciled < 2 and _only_duplicates(verify):
+            apply_plan(verify, writer, project.root, options)
+            reconciled += 1
+            verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+        return ApplyOutcome(current, result, verify, reconciled)
+    finally:
+        writer.close()
+
+
+def _only_duplicates(plan: Plan) -> bool:
+    return all(r.duplicate for r in plan.changes)
+
+
+def _desired_state(project: Project, environment: str) -> DesiredState:
+    renderer = Renderer(project)
+    rendered = renderer.render(environment)
+    problems = _unique(rendered.problems + check(project, rendered) + check_environments(project))
+    if problems:
+        raise ConfigError(problems)
+    return rendered.state

@@ -97,6 +97,7 @@ class _Builder:
     store_by_id: dict[str, str] = field(default_factory=dict)  # kept store id -> address
     new_stores: set[str] = field(default_factory=set)  # addresses created or replaced
     referenced_uploads: set[str] = field(default_factory=set)  # upload ids still used
+    superseded: dict[str, str] = field(default_factory=dict)  # vs-file id -> address replacing it
 
     @property
     def files(self) -> dict[str, FileSpec]:
@@ -333,6 +334,8 @@ class _Builder:
                 continue
             attach.append(self._batch_entry(f, spec))
             old = entries[0] if entries else None
+            for entry in entries:
+                self.superseded[entry["id"]] = f.address
             if old is not None and _vs_sha(old) != f.sha256:
                 self.resources.append(
                     ResourceChange(
@@ -367,6 +370,7 @@ class _Builder:
             )
         for path, entries in by_path.items():
             for raw in entries:
+                self.superseded[raw["id"]] = file_address(spec.address, path)
                 self.steps.append(
                     DetachFile(
                         address=file_address(spec.address, path), store=store_id, file_id=raw["id"]
@@ -559,6 +563,11 @@ class _Builder:
         for sha16, objs in self.live.uploads.items():
             for raw in sorted_by_age(objs):
                 if raw["id"] in kept:
+                    continue
+                if raw["id"] in self.superseded:
+                    # the old content of a replaced or removed file: part of that change
+                    address = self.superseded[raw["id"]]
+                    self.steps.append(DeleteFile(address=address, id=raw["id"]))
                     continue
                 name = UploadName.parse(str(raw.get("filename")))
                 base = name.basename if name else raw["id"]

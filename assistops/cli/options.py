@@ -38,3 +38,26 @@ def format_option(*choices: str, default: str) -> Callable[[F], F]:
         )(func)
 
     return decorate
+
+
+def env_option(func: F) -> F:
+    """``-e/--env ENV`` (default ``local``)."""
+    return click.option(
+        "-e",
+        "--env",
+        "env",
+        default="local",
+        show_default=True,
+        help="Environment (declared in assistops.yaml).",
+    )(func)
+
+
+def target_option(func: F) -> F:
+    """``--target ADDRESS`` (repeatable)."""
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="ADDRESS",
+        help="Limit to this resource and what it depends on (repeatable).",
+    )(func)
