@@ -1,0 +1,1 @@
+"""Tests of the declarations layer: load, render, validate, init, schemas (through the CLI)."""
