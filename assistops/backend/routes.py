@@ -17,6 +17,7 @@ from assistops.backend import (
     runs,
     threads,
     vector_store_files,
+    vector_store_search,
     vector_stores,
 )
 from assistops.backend.app import BackendApp
@@ -29,6 +30,7 @@ ROUTES: list[Route] = [
     *vector_stores.ROUTES,
     *vector_store_files.ROUTES,
     *file_batches.ROUTES,
+    *vector_store_search.ROUTES,
     # runs first: POST /threads/runs must not be taken for POST /threads/{thread_id}
     *runs.ROUTES,
     *run_steps.ROUTES,
