@@ -20,7 +20,7 @@ from typing import Any
 
 from assistops.providers.base import Json, Reader
 from assistops.spec import digest_of
-from assistops.tags import OWNER_KEY, Owner, UploadName
+from assistops.tags import OWNER_KEY, SHA_ATTRIBUTE, Owner, UploadName
 
 # fields that change without anyone changing the object: never part of a fingerprint
 _VOLATILE = {
@@ -41,6 +41,9 @@ class LiveState:
     vector_stores: dict[str, list[Json]] = field(default_factory=lambda: defaultdict(list))
     uploads: dict[str, list[Json]] = field(default_factory=lambda: defaultdict(list))
     store_files: dict[str, list[Json]] = field(default_factory=dict)  # by store id
+    # files attached to managed stores with our sha256 attribute but uploaded under another
+    # name (adopted by import): they serve their content without being uploaded again
+    adopted: dict[str, str] = field(default_factory=dict)  # sha256 -> file id
     fingerprints: dict[str, str] = field(default_factory=dict)
 
     def upload_ids(self) -> dict[str, str]:
@@ -95,9 +98,13 @@ def read_live(reader: Reader, project: str, environment: str, *, workers: int = 
                 strict=True,
             )
         )
+    ours = {f["id"] for files in state.uploads.values() for f in files}
     for store, vs_files in listed:
         state.store_files[store["id"]] = vs_files
         for raw in vs_files:
+            sha = (raw.get("attributes") or {}).get(SHA_ATTRIBUTE)
+            if isinstance(sha, str) and raw["id"] not in ours:
+                state.adopted.setdefault(sha, raw["id"])
             key = f"vector_store_file:{store['id']}/{raw['id']}"
             state.fingerprints[key] = fingerprint("vector_store_file", raw)
     return state

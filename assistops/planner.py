@@ -124,6 +124,9 @@ class _Builder:
                 used = [c for c in candidates if c["id"] in referenced]
                 self.upload_id[spec.sha256] = (used or candidates)[0]["id"]
                 continue
+            if spec.sha256 in self.live.adopted:
+                self.upload_id[spec.sha256] = self.live.adopted[spec.sha256]
+                continue
             filename = upload_filename(spec, **self._pe())
             self.steps.append(
                 UploadFile(
