@@ -3,7 +3,8 @@
 Handlers (in the resource modules) only parse and serialize; this module turns what
 they return or raise into HTTP: JSON 200, raw bytes, or a Starlette response; every
 :class:`BackendError` as the OpenAI envelope with its status; ``x-request-id`` on every
-response; ``openai-poll-after-ms`` on GETs of routes marked ``poll``. Paths under
+response; ``openai-poll-after-ms`` on GETs of routes marked ``poll``. A path or method
+with no route is 404 "Invalid URL (METHOD /path)", as the service answers (no 405). Paths under
 ``/__assistops/`` are the control plane: not counted, never faulted, no auth.
 """
 

@@ -115,6 +115,9 @@ def test_assistops_serve_as_a_subprocess(tmp_path: Path) -> None:
         first = proc.stdout.readline()
         assert first.startswith("assistops local backend on http://127.0.0.1:"), first
         base_url = first.rsplit(" ", 1)[1].strip()
+        wrong = openai.OpenAI(base_url=base_url, api_key="sk-wrong", max_retries=0)
+        with wrong, pytest.raises(openai.AuthenticationError):
+            wrong.beta.assistants.list()
         sdk = openai.OpenAI(base_url=base_url, api_key="sk-serve-secret", max_retries=0)
         with sdk:
             created = sdk.beta.assistants.create(model="gpt-4o", name="served")

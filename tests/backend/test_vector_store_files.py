@@ -53,6 +53,13 @@ def test_reattach_returns_the_existing_object(client: openai.OpenAI) -> None:
     assert client.vector_stores.retrieve(store.id).file_counts.total == 1
 
 
+def test_parsed_content_of_an_attached_file(client: openai.OpenAI) -> None:
+    file_id = _upload(client, "faq.md", b"Q: what?\nA: this.")
+    store = client.vector_stores.create(file_ids=[file_id])
+    parts = list(client.vector_stores.files.content(file_id, vector_store_id=store.id))
+    assert [(p.type, p.text) for p in parts] == [("text", "Q: what?\nA: this.")]
+
+
 def test_same_file_in_two_stores_is_two_objects(client: openai.OpenAI) -> None:
     file_id = _upload(client, "a.md")
     one, two = client.vector_stores.create(), client.vector_stores.create()
