@@ -322,7 +322,7 @@ def _schema(source: SchemaSource, merged: Merged) -> list[Problem]:
             props = node.get("properties", {})
             if node.get("additionalProperties") is not False:
                 add(
-                    path,
+                    (*path, "additionalProperties") if "additionalProperties" in node else path,
                     "strict mode needs 'additionalProperties: false' on every object",
                     "add additionalProperties: false",
                 )
