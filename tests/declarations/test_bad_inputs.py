@@ -8,7 +8,6 @@ its hint, in the text output and in ``--format json`` alike.
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,19 +91,6 @@ def build(case: Case, tmp_path: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     return write_project(tmp_path / "project", case.files, case.symlinks)
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No credentials in the environment, and any attempt to open a connection fails the test."""
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "DEMO_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"validate tried to open a network connection: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 @pytest.mark.usefixtures("offline")
