@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
 from assistops import engine
 from assistops.cli.options import format_option, project_option
@@ -36,12 +38,20 @@ def render(project: Path, env: str, names: tuple[str, ...], fmt: str) -> None:
     click.echo(buffer.getvalue(), nl=False)
 
 
+# ruamel quotes what YAML 1.2 would misread; readers of YAML 1.1 (PyYAML and many tools) also
+# take no/on/yes as booleans and 12:30 as a number, so those strings are quoted too
+_YAML11 = VersionedResolver(version=(1, 1))
+_STR = "tag:yaml.org,2002:str"
+
+
 def _literal(value: Any) -> Any:
     """Multi-line strings as YAML block scalars, so instructions read as written."""
     if isinstance(value, str) and "\n" in value:
         return LiteralScalarString(value)
+    if isinstance(value, str) and _YAML11.resolve(ScalarNode, value, (True, False)) != _STR:
+        return SingleQuotedScalarString(value)
     if isinstance(value, dict):
-        return {k: _literal(v) for k, v in value.items()}
+        return {_literal(k): _literal(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_literal(v) for v in value]
     return value
