@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from assistops.cli.apply import apply, destroy
 from assistops.cli.init import init
+from assistops.cli.plan import plan
 from assistops.cli.render import render
 from assistops.cli.serve import serve
 from assistops.cli.validate import validate
 
-COMMANDS: list[click.Command] = [init, validate, render, serve]
+COMMANDS: list[click.Command] = [init, validate, render, plan, apply, destroy, serve]
