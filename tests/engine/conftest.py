@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import KEY, KEY_ENV, example_project
+from engine_helpers import KEY, KEY_ENV, example_project
 
 from assistops.backend import RunningBackend
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import KEY, all_assistants, run, sdk
+from engine_helpers import KEY, all_assistants, run, sdk
 
 from assistops.backend import BackendControl, RunningBackend
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import all_assistants, run, sdk
+from engine_helpers import all_assistants, run, sdk
 
 from assistops.backend import BackendControl, RunningBackend
 
