@@ -159,17 +159,24 @@ class _Builder:
             return None
         if tag == _TAG + "bool" and text in _BOOLS:
             return _BOOLS[text]
-        if tag == _TAG + "int":
-            return int(text.replace("_", ""), 0)
-        if tag == _TAG + "float":
-            low = text.lower().replace("_", "")
-            if low in (".inf", "+.inf"):
-                return math.inf
-            if low == "-.inf":
-                return -math.inf
-            if low == ".nan":
-                return math.nan
-            return float(low)
+        try:
+            if tag == _TAG + "int":
+                digits = text.replace("_", "")
+                # YAML 1.2 reads 010 as ten; Python's base 0 refuses a leading zero
+                return int(digits, 10) if digits.lstrip("+-").isdigit() else int(digits, 0)
+            if tag == _TAG + "float":
+                low = text.lower().replace("_", "")
+                if low in (".inf", "+.inf"):
+                    return math.inf
+                if low == "-.inf":
+                    return -math.inf
+                if low == ".nan":
+                    return math.nan
+                return float(low)
+        except ValueError:
+            raise self.fail(
+                node, path, f"cannot read {text!r} as a number", "quote it if it is text"
+            ) from None
         raise self.bad_tag(node, path)
 
 
