@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -19,7 +20,7 @@ def init(directory: Path, name: str | None) -> None:
     out = make_console()
     for path in written:
         out.print(f"  created {path}", markup=False)
+    folder = shlex.quote(str(directory))  # a folder name with spaces must paste as one word
     out.print(
-        f"\nNext: cd {directory} && assistops validate && assistops apply -e local",
-        markup=False,
+        f"\nNext: cd {folder} && assistops validate && assistops apply -e local", markup=False
     )
