@@ -12,7 +12,7 @@ from assistops.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "assistants"
-SCHEMAS = REPO / "schemas"
+SCHEMA_DIR = REPO / "schemas"
 
 # A small project that validates in both environments: every bad input overlays it.
 BASE: dict[str, str] = {
