@@ -1,0 +1,118 @@
+"""Indexing failures, slow indexing, a killed apply, and the confirmation prompt on a terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine_helpers import KEY, KEY_ENV, all_assistants, run, sdk
+
+from assistops.backend import BackendControl, RunningBackend
+
+
+def test_a_file_that_fails_to_index_is_reported_with_its_error(
+    project: Path, control: BackendControl
+) -> None:
+    control.set_processing("immediate", fail_pattern="*warranty.md")
+    result = run(project, "apply", "-e", "test", "--auto-approve")
+    assert result.exit_code == 1
+    assert "knowledge/handbook/warranty.md" in result.output
+    assert "failed to index" in result.output
+    control.set_processing("immediate")
+    again = run(project, "apply", "-e", "test", "--auto-approve")
+    assert again.exit_code == 0, again.output
+    assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
+
+
+def test_apply_waits_until_files_are_indexed_before_assistants_use_them(
+    project: Path, backend: RunningBackend, control: BackendControl
+) -> None:
+    control.set_processing("reads", reads=3)
+    result = run(project, "apply", "-e", "test", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "4/4 files indexed" in result.output
+    client = sdk(backend)
+    [store] = client.vector_stores.list().data
+    assert store.file_counts.completed == 4 and store.file_counts.in_progress == 0
+    assert control.requests()["GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}"] >= 1
+
+
+def _cli(root: Path, *args: str) -> list[str]:
+    script = Path(sys.executable).with_name("assistops")
+    return [str(script), *args, "-C", str(root)]
+
+
+def test_an_apply_killed_midway_converges_on_the_next_run(
+    project: Path, backend: RunningBackend, control: BackendControl
+) -> None:
+    # slow every request down so the kill lands in the middle of the apply
+    control.add_fault("latency", "*", times=None, latency_ms=150)
+    env = {**os.environ, KEY_ENV: KEY}
+    child = subprocess.Popen(
+        _cli(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "1"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and control.requests().get("POST /v1/files", 0) < 3:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    control.clear_faults()
+    client = sdk(backend)
+    assert 0 < len(list(client.files.list(purpose="assistants"))) < 6  # really interrupted
+    result = run(project, "apply", "-e", "test", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert len(all_assistants(client)) == 3
+    assert len(client.vector_stores.list().data) == 1
+    assert len(list(client.files.list(purpose="assistants"))) == 6  # no duplicate upload
+    assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
+
+
+def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    out = b""
+    deadline = time.monotonic() + timeout
+    while needle not in out and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+def _apply_on_a_terminal(project: Path, answer: bytes) -> tuple[int, bytes]:
+    primary, secondary = pty.openpty()
+    env = {**os.environ, KEY_ENV: KEY, "NO_COLOR": "1", "COLUMNS": "120"}
+    child = subprocess.Popen(
+        _cli(project, "apply", "-e", "test"), stdin=secondary, stdout=secondary,
+        stderr=secondary, env=env, close_fds=True,
+    )
+    os.close(secondary)
+    shown = _read_until(primary, b"Only 'yes' will be accepted", 60)
+    os.write(primary, answer + b"\n")
+    shown += _read_until(primary, b"\x00", 60)  # read to the end
+    code = child.wait(timeout=60)
+    os.close(primary)
+    return code, shown
+
+
+def test_on_a_terminal_apply_shows_the_plan_and_asks(
+    project: Path, backend: RunningBackend
+) -> None:
+    code, shown = _apply_on_a_terminal(project, b"no")
+    assert b"Plan: 10 to add" in shown
+    assert code == 1 and b"cancelled" in shown
+    assert all_assistants(sdk(backend)) == []
+    code, shown = _apply_on_a_terminal(project, b"yes")
+    assert code == 0, shown.decode(errors="replace")
+    assert len(all_assistants(sdk(backend))) == 3
