@@ -22,7 +22,7 @@ TEMPERATURE_MIN, TEMPERATURE_MAX = 0.0, 2.0
 TOP_P_MIN, TOP_P_MAX = 0.0, 1.0
 SCORE_THRESHOLD_MIN, SCORE_THRESHOLD_MAX = 0.0, 1.0
 RANKERS = ("auto", "default_2024_08_21")
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # ReasoningEffort
 
 METADATA_MAX_KEYS = 16  # Metadata (prose)
 METADATA_KEY_MAX = 64
