@@ -175,7 +175,9 @@ class AssistantFields(Strict):
     response_format: ResponseFormat | None = None
     temperature: float | None = Field(None, description="0 to 2.")
     top_p: float | None = Field(None, description="0 to 1.")
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = (
+        None
+    )
     metadata: Metadata | None = None
 
 
