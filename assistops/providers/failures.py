@@ -110,7 +110,7 @@ def _advice(exc: openai.APIStatusError, ctx: CallContext) -> str:
     if status == 403:
         return f"the key in {_key_hint(ctx)} is not allowed to do this: check its project and role"
     if status == 404:
-        return "it no longer exists (deleted outside assistops?): run plan again"
+        return "no such object (deleted outside assistops?): run plan again to refresh"
     if status == 409:
         return "another change to this object is in progress: run again"
     if status == 429 and is_quota(exc.body):

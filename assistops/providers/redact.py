@@ -50,7 +50,10 @@ class RedactingFilter(logging.Filter):
     """Rewrites a record's message (and formatted traceback) with secrets scrubbed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: let the handler report it as usual
+            return True
         clean = scrub(message)
         if clean != message:
             record.msg, record.args = clean, None
