@@ -182,10 +182,10 @@ def compare(desired: Projection, live: Projection) -> list[FieldChange]:
                 path = ["instructions"]
             changes.append(FieldChange(path=_dotted(path), before=before, after=after))
     out = _dedupe(changes)
-    breaking = {}
-    for root, (old, new) in schema_roots.items():
+    breaking: dict[str, str] = {}
+    for schema_path, (old, new) in schema_roots.items():
         for pointer, reason in breaking_changes(old or {}, new or {}):
-            breaking.setdefault(f"{root}#{pointer}", reason)
+            breaking.setdefault(f"{schema_path}#{pointer}", reason)
     for key in desired.get("tools") or {}:
         if key.startswith("function:") and key not in (live.get("tools") or {}):
             breaking[f"tools.{key}"] = "new function: apps must implement it before deploy"

@@ -22,6 +22,7 @@ from assistops.config.project import Project, load_project
 from assistops.errors import ConfigError, PlanError, Problem
 from assistops.live import read_live
 from assistops.payloads import (
+    Context,
     assistant_body,
     logical,
     upload_body,
@@ -102,7 +103,11 @@ def payloads(start: Path, environment: str, names: list[str] | None = None) -> l
     """
     state = desired(start, environment)
     files = {a: s for a, s in state.resources.items() if isinstance(s, FileSpec)}
-    ctx = {"project": state.project, "environment": state.environment, "revision": state.revision}
+    ctx: Context = {
+        "project": state.project,
+        "environment": state.environment,
+        "revision": state.revision,
+    }
     out: list[dict[str, Any]] = []
     for spec in state.resources.values():
         if names and not _selected(spec, names):

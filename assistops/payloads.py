@@ -8,7 +8,7 @@ they are known, references to what apply creates) and those apply sends.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from assistops.diff import assistant_projection, rev_digest, store_projection, write_only
 from assistops.spec import AssistantSpec, FileSpec, VectorStoreSpec
@@ -23,6 +23,14 @@ from assistops.tags import (
 )
 
 Resolve = Callable[[str], str]
+
+
+class Context(TypedDict):
+    """Where a body is sent: ``**ctx`` for the body builders."""
+
+    project: str
+    environment: str
+    revision: str
 
 
 def logical(address: str) -> str:

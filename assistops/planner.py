@@ -33,6 +33,7 @@ from assistops.diff import (
 )
 from assistops.live import LiveState, as_days, sorted_by_age
 from assistops.payloads import (
+    Context,
     assistant_body,
     file_attributes,
     spec_digest,
@@ -103,7 +104,7 @@ class _Builder:
     def files(self) -> dict[str, FileSpec]:
         return {a: s for a, s in self.desired.resources.items() if isinstance(s, FileSpec)}
 
-    def ctx(self) -> dict[str, str]:
+    def ctx(self) -> Context:
         return {
             "project": self.desired.project,
             "environment": self.desired.environment,

@@ -44,8 +44,9 @@ def example_project(tmp_path: Path, backend: RunningBackend) -> Path:
 
 def run(root: Path, *args: str) -> Result:
     """Run the CLI in ``root`` as a user would (no terminal on stdin)."""
-    return CliRunner().invoke(cli, ["-h"] if not args else [*args[:1], "-C", str(root), *args[1:]],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["-h"] if not args else [*args[:1], "-C", str(root), *args[1:]], catch_exceptions=False
+    )
 
 
 def sdk(backend: RunningBackend) -> openai.OpenAI:

@@ -54,7 +54,9 @@ def test_detailed_exitcode_is_2_with_changes(project: Path) -> None:
     assert "Plan: 10 to add, 0 to change, 0 to replace, 0 to destroy." in result.output
 
 
-def test_one_instruction_edit_plans_exactly_one_update(project: Path, backend: RunningBackend) -> None:
+def test_one_instruction_edit_plans_exactly_one_update(
+    project: Path, backend: RunningBackend
+) -> None:
     _apply(project)
     client = sdk(backend)
     before_ids = {a.id for a in all_assistants(client)}  # type: ignore[attr-defined]
@@ -67,8 +69,9 @@ def test_one_instruction_edit_plans_exactly_one_update(project: Path, backend: R
     assert [c["path"] for c in change["changes"]] == ["instructions"]
     text = run(project, "plan", "-e", "test", "--no-color").output
     assert "-prices, dates or policies." not in text  # context, not a change
-    assert "-Answer from the handbook (file search). If the handbook does not say, say so; never guess" in text
-    assert "+Answer from the handbook (file search). If the handbook does not say, say so; do not guess" in text
+    line = "Answer from the handbook (file search). If the handbook does not say, say so; "
+    assert f"-{line}never guess" in text
+    assert f"+{line}do not guess" in text
     _apply(project)
     after = {a.id for a in all_assistants(client)}  # type: ignore[attr-defined]
     assert after == before_ids  # updated in place: same ids
@@ -119,7 +122,9 @@ def test_untagged_and_foreign_objects_are_never_touched(
     project: Path, backend: RunningBackend
 ) -> None:
     client = sdk(backend)
-    mine = client.beta.assistants.create(model="gpt-4o", name="Acme Support", instructions="hand made")
+    mine = client.beta.assistants.create(
+        model="gpt-4o", name="Acme Support", instructions="hand made"
+    )
     foreign = client.beta.assistants.create(
         model="gpt-4o", name="Other", metadata={"assistops": "other-project/test/assistant.support"}
     )
@@ -189,7 +194,9 @@ def test_protected_environment_refuses_deletes_without_the_flag(
     assert allowed.exit_code == 0, allowed.output
 
 
-def test_apply_without_a_terminal_needs_auto_approve(project: Path, backend: RunningBackend) -> None:
+def test_apply_without_a_terminal_needs_auto_approve(
+    project: Path, backend: RunningBackend
+) -> None:
     result = run(project, "apply", "-e", "test")
     assert result.exit_code == 1
     assert "--auto-approve" in result.output

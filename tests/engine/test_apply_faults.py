@@ -27,16 +27,23 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("POST /v1/files", {"kind": "commit_then_error", "first": 2}),
     ("POST /v1/files", {"kind": "drop", "first": 3, "times": 3}),
     ("POST /v1/vector_stores", {"kind": "commit_then_drop", "first": 1, "times": 3}),
-    ("POST /v1/vector_stores/{vector_store_id}/file_batches",
-     {"kind": "commit_then_error", "first": 1, "times": 3}),
-    ("GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}",
-     {"kind": "error", "first": 1, "times": 5}),
+    (
+        "POST /v1/vector_stores/{vector_store_id}/file_batches",
+        {"kind": "commit_then_error", "first": 1, "times": 3},
+    ),
+    (
+        "GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}",
+        {"kind": "error", "first": 1, "times": 5},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("route", "fault"), FAULTS, ids=[f"{r}-{f['kind']}" for r, f in FAULTS])
 def test_fault_mid_apply_then_apply_again_converges(
-    project: Path, backend: RunningBackend, control: BackendControl, route: str,
+    project: Path,
+    backend: RunningBackend,
+    control: BackendControl,
+    route: str,
     fault: dict[str, Any],
 ) -> None:
     options = dict(fault)

@@ -40,7 +40,9 @@ def test_apply_waits_until_files_are_indexed_before_assistants_use_them(
     client = sdk(backend)
     [store] = client.vector_stores.list().data
     assert store.file_counts.completed == 4 and store.file_counts.in_progress == 0
-    assert control.requests()["GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}"] >= 1
+    assert (
+        control.requests()["GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}"] >= 1
+    )
 
 
 def _cli(root: Path, *args: str) -> list[str]:
@@ -56,7 +58,9 @@ def test_an_apply_killed_midway_converges_on_the_next_run(
     env = {**os.environ, KEY_ENV: KEY}
     child = subprocess.Popen(
         _cli(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "1"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and control.requests().get("POST /v1/files", 0) < 3:
@@ -94,8 +98,12 @@ def _apply_on_a_terminal(project: Path, answer: bytes) -> tuple[int, bytes]:
     primary, secondary = pty.openpty()
     env = {**os.environ, KEY_ENV: KEY, "NO_COLOR": "1", "COLUMNS": "120"}
     child = subprocess.Popen(
-        _cli(project, "apply", "-e", "test"), stdin=secondary, stdout=secondary,
-        stderr=secondary, env=env, close_fds=True,
+        _cli(project, "apply", "-e", "test"),
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        close_fds=True,
     )
     os.close(secondary)
     shown = _read_until(primary, b"Only 'yes' will be accepted", 60)
