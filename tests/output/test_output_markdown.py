@@ -14,7 +14,7 @@ from assistops.output import (
     render_markdown,
     summary_line,
 )
-from assistops.plan import Plan, ResourceChange
+from assistops.plan import DetachFile, Plan, ResourceChange
 
 
 def details_blocks(md: str) -> list[str]:
@@ -191,3 +191,21 @@ def test_long_field_lists_are_shortened_in_the_table(plan_factory: PlanFactory) 
 
 def test_update_markdown_ends_with_a_newline(plan_factory: PlanFactory) -> None:
     assert render_markdown(plan_factory([update_change()])).endswith("</details>\n")
+
+
+def test_steps_without_resource_changes_are_still_shown(plan_factory: PlanFactory) -> None:
+    plan = plan_factory(
+        [noop_change()],
+        steps=[DetachFile(address="vector_store.policies", store="vs_pol1", file_id="file_x")],
+    )
+    md = render_markdown(plan)
+    assert "**Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy.**" in md
+    (only,) = details_blocks(md)
+    assert "<summary>What apply will do</summary>" in only
+    assert "# detach replaced files\n  detach file_x from vs_pol1 (vector_store.policies)" in only
+
+
+def test_steps_on_request(full_plan: Plan) -> None:
+    assert "What apply will do" not in render_markdown(full_plan)
+    blocks = details_blocks(render_markdown(full_plan, steps=True))
+    assert "# delete vector stores\n  delete vector_store.handbook (vs_handbook1)" in blocks[-1]
