@@ -138,13 +138,27 @@ def load_project(start: Path) -> Project:
     ):
         for i, pattern in enumerate(patterns):
             why = unsafe_pattern(pattern)
+            line = doc.line_of(("paths", key, i))
             if why:
-                line = doc.line_of(("paths", key, i))
-                problems.append(Problem(PROJECT_FILE, line, f"paths.{key}[{i}]", why))
+                hint = "write the glob relative to the project root"
+                problems.append(Problem(PROJECT_FILE, line, f"paths.{key}[{i}]", why, hint))
                 continue
             for path in sorted(root.glob(pattern)):
-                if path.is_file():
-                    problems.extend(_add(project, kind, path))
+                if not path.is_file():
+                    continue
+                if not path.resolve().is_relative_to(root):
+                    # its instructions would be sent as if they were part of the project
+                    problems.append(
+                        Problem(
+                            PROJECT_FILE,
+                            line,
+                            f"paths.{key}[{i}]",
+                            f"{relative(root, path)} is a symlink to a file outside the project",
+                            "copy the file into the project instead of linking to it",
+                        )
+                    )
+                    continue
+                problems.extend(_add(project, kind, path))
     if problems:
         raise ConfigError(problems)
     return project
