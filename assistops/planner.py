@@ -478,6 +478,14 @@ class _Builder:
         for address in spec.code_interpreter_files:
             f = self.files[address]
             if f.sha256[:16] in live_shas:
+                self.resources.append(
+                    ResourceChange(
+                        address=address,
+                        kind="file",
+                        action="no-op",
+                        id=self.upload_id.get(f.sha256),
+                    )
+                )
                 continue
             self.resources.append(
                 ResourceChange(
