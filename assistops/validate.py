@@ -229,7 +229,8 @@ def _store(spec: VectorStoreSpec, model: VectorStoreFile, merged: Merged) -> lis
         add(
             ("attributes",),
             f"{len(attributes)} attributes; at most {room} fit",
-            f"assistops reserves {len(RESERVED_ATTRIBUTES)} of the {limits.ATTRIBUTES_MAX_KEYS}",
+            f"assistops reserves {len(RESERVED_ATTRIBUTES)} of the {limits.ATTRIBUTES_MAX_KEYS}; "
+            "remove some",
         )
     for key, value in attributes.items():
         if key in RESERVED_ATTRIBUTES:
@@ -238,11 +239,13 @@ def _store(spec: VectorStoreSpec, model: VectorStoreFile, merged: Merged) -> lis
             add(
                 ("attributes", key),
                 f"key is {len(key)} characters; the limit is {limits.ATTRIBUTE_KEY_MAX}",
+                "shorten it",
             )
         if isinstance(value, str) and len(value) > limits.ATTRIBUTE_VALUE_MAX:
             add(
                 ("attributes", key),
                 f"value is {len(value)} characters; the limit is {limits.ATTRIBUTE_VALUE_MAX}",
+                "shorten it",
             )
     return out
 

@@ -112,7 +112,15 @@ def load_project(start: Path) -> Project:
     doc = load_yaml(root / PROJECT_FILE, PROJECT_FILE)
     if not isinstance(doc.data, dict):
         raise ConfigError(
-            [Problem(PROJECT_FILE, 1, "", "expected a mapping with 'project:' and 'environments:'")]
+            [
+                Problem(
+                    PROJECT_FILE,
+                    1,
+                    "",
+                    "expected a mapping with 'project:' and 'environments:'",
+                    "see the file 'assistops init' writes",
+                )
+            ]
         )
     try:
         config = ProjectFile.model_validate(doc.data)
@@ -173,7 +181,7 @@ def _add(project: Project, kind: str, path: Path) -> list[Problem]:
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):
-        return [Problem(display, 1, "", "expected a mapping of fields")]
+        return [Problem(display, 1, "", "expected a mapping of fields", "write 'key: value' lines")]
     default = path.parent.name if kind == "assistant" else path.stem.split(".")[0]
     name = doc.data.get("name", default)
     if not isinstance(name, str):

@@ -183,7 +183,17 @@ class _Builder:
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document strictly; raise ConfigError naming ``file`` and the line."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        raise ConfigError([Problem(file, None, "", f"file is larger than {MAX_FILE_BYTES} bytes")])
+        raise ConfigError(
+            [
+                Problem(
+                    file,
+                    None,
+                    "",
+                    f"file is larger than {MAX_FILE_BYTES} bytes",
+                    "split it; long text belongs in template or knowledge files",
+                )
+            ]
+        )
     yaml = YAML(typ="safe", pure=True)
     yaml.version = (1, 2)
     try:
@@ -202,7 +212,9 @@ def parse_yaml(text: str, file: str) -> Document:
             [Problem(file, line, "", f"invalid YAML: {message}", "fix the YAML syntax")]
         ) from None
     except YAMLError as exc:
-        raise ConfigError([Problem(file, None, "", f"invalid YAML: {exc}")]) from None
+        raise ConfigError(
+            [Problem(file, None, "", f"invalid YAML: {exc}", "fix the YAML syntax")]
+        ) from None
     builder = _Builder(file)
     data = None if node is None else builder.build(node, ())
     return Document(file=file, data=data, lines=builder.lines, scalars=builder.scalars)
@@ -213,7 +225,9 @@ def load_yaml(path: Path, display: str) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ConfigError([Problem(display, None, "", "file is not valid UTF-8")]) from None
+        raise ConfigError(
+            [Problem(display, None, "", "file is not valid UTF-8", "save it as UTF-8")]
+        ) from None
     except OSError as exc:
         raise ConfigError(
             [Problem(display, None, "", f"cannot read file: {exc.strerror}")]

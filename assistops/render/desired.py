@@ -176,7 +176,13 @@ class Renderer:
         out.problems.extend(problems)
         if not model.files:
             out.problems.append(
-                Problem(decl.file, 1, "files", "a vector store needs at least one file glob")
+                Problem(
+                    decl.file,
+                    1,
+                    "files",
+                    "a vector store needs at least one file glob",
+                    f"add files: [knowledge/{decl.name}/*.md]",
+                )
             )
         chunking: dict[str, Any] | None = None
         if isinstance(model.chunking, StaticChunking):
