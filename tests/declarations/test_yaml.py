@@ -177,5 +177,7 @@ def test_load_yaml_reports_undecodable_files(tmp_path: Path) -> None:
         load_yaml(path, "assistants/x/assistant.yaml")
 
     assert info.value.problems == [
-        Problem("assistants/x/assistant.yaml", None, "", "file is not valid UTF-8")
+        Problem(
+            "assistants/x/assistant.yaml", None, "", "file is not valid UTF-8", "save it as UTF-8"
+        )
     ]
