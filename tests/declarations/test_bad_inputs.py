@@ -133,6 +133,8 @@ def test_bad_input_json_report_agrees(case_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["valid"] is False
+    # every problem says how to fix it, not only what is wrong
+    assert all(p["hint"] for p in report["problems"]), report["problems"]
     for want in case.expect:
         assert any(
             p["file"] == want.file
