@@ -27,6 +27,7 @@ from assistops.limits import INSTRUCTIONS_MAX
 # generous bound: the provider refuses more than INSTRUCTIONS_MAX characters anyway
 OUTPUT_MAX = INSTRUCTIONS_MAX * 4
 RANGE_MAX = 100_000
+POWER_BITS_MAX = 4096
 
 
 class ProjectLoader(BaseLoader):
@@ -70,16 +71,48 @@ class ProjectLoader(BaseLoader):
         return source, rel, lambda: path.stat().st_mtime == mtime
 
 
+class TooLarge(SecurityError):
+    """A template built (or was about to build) a value beyond the bounds below."""
+
+
 def _safe_range(*args: int) -> range:
     r = range(*args)
     if len(r) > RANGE_MAX:
-        raise SecurityError(f"range of {len(r)} items is too long (at most {RANGE_MAX})")
+        raise TooLarge(f"range of {len(r)} items is too long (at most {RANGE_MAX})")
     return r
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox, plus bounds on the operators that build huge values in one step.
+
+    ``'x' * 10**15`` or ``10 ** 10 ** 10`` would exhaust memory or CPU before any output
+    reaches the length check in :func:`render`.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > OUTPUT_MAX
+                ):
+                    raise TooLarge(f"repetition is longer than {OUTPUT_MAX:,} items")
+        if (
+            operator == "**"
+            and isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() * right > POWER_BITS_MAX
+        ):
+            raise TooLarge(f"{left} ** {right} is too large")
+        return super().call_binop(context, operator, left, right)
 
 
 def make_environment(root: Path, partials: str | None = None) -> SandboxedEnvironment:
     """The Jinja environment used for every template of a project."""
-    env = SandboxedEnvironment(
+    env = _Sandbox(
         loader=ProjectLoader(root, partials),
         undefined=StrictUndefined,
         autoescape=False,
@@ -110,7 +143,7 @@ def render(
             size += len(chunk)
             if size > OUTPUT_MAX:
                 # raised inside the template, so the traceback names the line that was looping
-                output.throw(SecurityError(f"output is longer than {OUTPUT_MAX:,} characters"))
+                output.throw(TooLarge(f"output is longer than {OUTPUT_MAX:,} characters"))
             chunks.append(chunk)
         return "".join(chunks), []
     except TemplateNotFound as exc:
@@ -150,9 +183,9 @@ def render(
     except SecurityError as exc:
         file, line = _where(sys.exc_info()[2], template, origin)
         hint = (
-            "check the loops: instructions are limited to "
+            "check loops and repetitions: instructions are limited to "
             f"{INSTRUCTIONS_MAX:,} characters"
-            if "output is longer" in str(exc)
+            if isinstance(exc, TooLarge)
             else "templates may only use variables and filters, not Python internals; remove it"
         )
         return None, [Problem(file, line, field, f"refused by the template sandbox: {exc}", hint)]
