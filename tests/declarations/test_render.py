@@ -221,3 +221,13 @@ def test_partials_folder_serves_bare_names_and_macros(tmp_path: Path) -> None:
     body = body_of(render_json(root, "local", "helper"), "assistant.helper")
 
     assert body["instructions"] == "Tone: plain.\nRULE: Never guess!\nTone: plain.\n"
+
+
+def test_ordinary_arithmetic_still_works_in_the_sandbox(tmp_path: Path) -> None:
+    # '*' and '**' are bounded (see bad_inputs/template-huge-repetition.yaml), not forbidden
+    template = "{{ 'ab' * 3 }} {{ 3 * 'c' }} {{ [0] * 2 }} {{ 2 ** 10 }} {{ 2.5 * 2 }}\n"
+    root = write_project(tmp_path, {"assistants/helper/instructions.md.j2": template})
+
+    body = body_of(render_json(root, "local", "helper"), "assistant.helper")
+
+    assert body["instructions"] == "ababab ccc [0, 0] 1024 5.0\n"
