@@ -16,12 +16,14 @@ import openai
 from pydantic import BaseModel
 
 from assistops.errors import ProviderError
+from assistops.limits import FILES_LIST_LIMIT_MAX
 from assistops.providers.base import Json, Writer
 from assistops.providers.failures import CallContext, is_sunset, provider_error
 
 T = TypeVar("T")
 
 PAGE_SIZE = 100
+FILES_PAGE_SIZE = FILES_LIST_LIMIT_MAX  # GET /files pages by up to 10,000, not 100
 FILE_PURPOSE: Final = "assistants"
 
 
@@ -112,7 +114,9 @@ class OpenAIProvider(Writer):
     def list_files(self) -> list[Json]:
         """Every file of purpose ``assistants``, oldest first."""
         return self._call(
-            lambda: _all(self.client.files.list(purpose=FILE_PURPOSE, limit=PAGE_SIZE, order="asc"))
+            lambda: _all(
+                self.client.files.list(purpose=FILE_PURPOSE, limit=FILES_PAGE_SIZE, order="asc")
+            )
         )
 
     def retrieve_assistant(self, assistant_id: str) -> Json:

@@ -1,4 +1,5 @@
-"""Discovery pages with limit=100: exactly ceil(n/100) list requests (at least one) per list.
+"""Discovery pages with limit=100: exactly ceil(n/100) list requests (at least one) per list;
+``GET /files`` takes up to 10,000 per page, so ceil(n/10,000).
 
 Counted on the backend's control plane, so the SDK's auto-pagination is measured for real.
 """
@@ -24,8 +25,8 @@ def provider(client: openai.OpenAI) -> Iterator[OpenAIProvider]:
         yield opened
 
 
-def expected_pages(n: int) -> int:
-    return max(1, math.ceil(n / 100))
+def expected_pages(n: int, size: int = 100) -> int:
+    return max(1, math.ceil(n / size))
 
 
 def count_list(
@@ -56,7 +57,7 @@ def test_assistants_and_vector_stores_page_by_100(
 
 
 @pytest.mark.slow
-def test_files_vector_store_files_and_batch_files_page_by_100(
+def test_files_in_one_page_vector_store_files_and_batch_files_by_100(
     provider: OpenAIProvider, control: BackendControl
 ) -> None:
     files: list[str] = []
@@ -64,7 +65,7 @@ def test_files_vector_store_files_and_batch_files_page_by_100(
         while len(files) < n:
             files.append(provider.upload_file(f"{len(files)}.txt", b"x")["id"])
         items, requests = count_list(control, "GET /v1/files", provider.list_files)
-        assert ([f["id"] for f in items], requests) == (files, expected_pages(n))
+        assert ([f["id"] for f in items], requests) == (files, expected_pages(n, 10_000))
 
     store_files = "GET /v1/vector_stores/{vector_store_id}/files"
     batch_files = "GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"
