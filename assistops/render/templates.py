@@ -192,15 +192,27 @@ def render(
     except TemplateError as exc:
         file, line = _where(sys.exc_info()[2], template, origin)
         return None, [Problem(file, line, field, f"template error: {exc}", "fix the template")]
-    except (TypeError, ValueError, ArithmeticError) as exc:
+    except RecursionError:
         file, line = _where(sys.exc_info()[2], template, origin)
         return None, [
             Problem(
                 file,
                 line,
                 field,
-                f"template failed: {exc}",
-                "check the types of the variables used on this line",
+                "template failed: it recurses without end",
+                "a macro or include calls itself; give the recursion a stopping case",
+            )
+        ]
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        # raised by Python methods a template may call ([].pop(), "x".index("y"), ...)
+        file, line = _where(sys.exc_info()[2], template, origin)
+        return None, [
+            Problem(
+                file,
+                line,
+                field,
+                f"template failed: {type(exc).__name__}: {exc}",
+                "check the values used on this line",
             )
         ]
 
