@@ -7,6 +7,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistops import limits
 from assistops.tags import RESERVED_METADATA
@@ -216,3 +218,58 @@ def test_at_most_20_code_interpreter_files(tmp_path: Path) -> None:
         "code-interpreter files; the limit is 20\n    hint: narrow the globs",
         "1 problem found.",
     ]
+
+
+FIELDS = [
+    "name",
+    "description",
+    "model",
+    "instructions",
+    "variables",
+    "tools",
+    "response_format",
+    "temperature",
+    "metadata",
+    "template",
+    "function",
+    "file_search",
+    "code_interpreter",
+    "files",
+    "vector_store",
+    "parameters",
+    "strict",
+    "json_schema",
+    "schema",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+]
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False),
+    st.sampled_from(["", "x", "docs", "object", "functions/lookup.json", "{{ company }}", "../x"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(FIELDS), inner),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(assistant=st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=6))
+def test_validate_never_crashes_on_arbitrary_declarations(
+    assistant: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = write_project(
+        tmp_path_factory.mktemp("fuzz"),
+        {"assistants/helper/assistant.yaml": json.dumps(assistant)},  # JSON is YAML
+    )
+
+    result = run("validate", "-C", root)  # an exception would escape CliRunner here
+
+    assert result.exit_code in (0, 1)
+    assert (result.exit_code == 0) == result.stdout.startswith("demo: valid")
