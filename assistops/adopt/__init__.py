@@ -1,0 +1,21 @@
+"""Adoption: turn live objects into declarations, then tag them (``import`` and ``export``).
+
+    names         logical names, paths that follow the project's ``paths`` patterns
+    instructions  live instructions -> a template that renders back to exactly the same text
+    yamltext      declarations -> pleasant YAML that reads back to the same data
+    writer        files planned, checked for conflicts, written, rolled back
+    contents      where a file's bytes come from (vector-store content, --files-from, a project)
+    declare       live assistants and stores -> declarations and files
+    tagging       after the files validate: ownership tags, attributes, code-interpreter swap
+    flow          write -> validate -> tag -> verify, shared by import and export
+
+Nothing here prints; :mod:`assistops.importer` and :mod:`assistops.exporter` are the entry points.
+"""
+
+from __future__ import annotations
+
+from assistops.errors import AssistopsError
+
+
+class AdoptError(AssistopsError):
+    """An import or export that cannot go ahead; nothing was changed."""

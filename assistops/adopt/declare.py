@@ -1,0 +1,456 @@
+"""Live assistants and vector stores -> declarations and the files beside them.
+
+A :class:`Drafter` plans every file (nothing is written here) and collects the files whose
+content it could not obtain, so the caller can refuse before writing anything. What each live
+field becomes follows the renderer backwards: the rendered declaration must project exactly to
+the live object (see :mod:`assistops.diff`), so that the next plan is empty.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from assistops.adopt import AdoptError
+from assistops.adopt.contents import Contents, Wanted
+from assistops.adopt.instructions import template_source
+from assistops.adopt.names import place, safe_basename
+from assistops.adopt.writer import ProjectFiles
+from assistops.adopt.yamltext import to_yaml
+from assistops.config.project import Project, unsafe_pattern
+from assistops.diff import DEFAULT_RANKERS, chunking_projection
+from assistops.limits import ATTRIBUTES_MAX_KEYS, METADATA_MAX_KEYS
+from assistops.providers.base import Json
+from assistops.spec import assistant_address, vector_store_address
+from assistops.tags import (
+    PATH_ATTRIBUTE,
+    RESERVED_ATTRIBUTES,
+    RESERVED_METADATA,
+    SHA_ATTRIBUTE,
+    UploadName,
+)
+
+SCHEMA_FILES = {
+    "project": "project.schema.json",
+    "assistant": "assistant.schema.json",
+    "vector_store": "vector-store.schema.json",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where declarations go in the target project, and what its defaults set."""
+
+    root: Path
+    assistants: list[str]
+    knowledge: list[str]
+    schemas: Path | None  # the folder of published JSON Schemas, when one is reachable
+    defaults: frozenset[str]  # assistant fields set by the project's or environment's defaults
+
+    @classmethod
+    def of(cls, project: Project, environment: str) -> Layout:
+        """The layout of ``project`` as seen from ``environment``."""
+        fields: set[str] = set()
+        for defaults in (project.config.defaults, project.environment(environment).defaults):
+            if defaults is not None:
+                fields.update(defaults.model_fields_set)
+        paths = project.config.paths
+        return cls(
+            project.root, paths.assistants, paths.knowledge, find_schemas(project.root),
+            frozenset(fields),
+        )
+
+    def header(self, rel: str, kind: str) -> list[str] | None:
+        """The ``yaml-language-server`` comment for a file at ``rel``, if schemas are reachable."""
+        if self.schemas is None:
+            return None
+        folder = (self.root / rel).parent
+        target = os.path.relpath(self.schemas / SCHEMA_FILES[kind], folder)
+        return [f"yaml-language-server: $schema={PurePosixPath(Path(target)).as_posix()}"]
+
+
+def find_schemas(root: Path) -> Path | None:
+    """The nearest ``schemas/`` at or above ``root`` holding assistops' JSON Schemas."""
+    for folder in (root.resolve(), *root.resolve().parents):
+        if (folder / "schemas" / SCHEMA_FILES["assistant"]).is_file():
+            return folder / "schemas"
+    return None
+
+
+@dataclass
+class StoreDraft:
+    """A vector store to declare: the live store and, per file, where its content goes."""
+
+    raw: Json
+    name: str
+    yaml_path: str
+    files: list[tuple[Json, str]] = field(default_factory=list)  # (live store file, path)
+    adopt: bool = True  # False: already tagged as ours
+
+    @property
+    def address(self) -> str:
+        """``vector_store.<name>``."""
+        return vector_store_address(self.name)
+
+
+@dataclass
+class CodeFile:
+    """A code-interpreter file: its live id, its project path and content."""
+
+    file_id: str
+    path: str
+    content: bytes
+    ours: bool  # uploaded under our name for this project and environment already
+
+
+@dataclass
+class AssistantDraft:
+    """An assistant to declare."""
+
+    raw: Json
+    name: str
+    yaml_path: str
+    code_files: list[CodeFile] = field(default_factory=list)
+    adopt: bool = True
+
+    @property
+    def address(self) -> str:
+        """``assistant.<name>``."""
+        return assistant_address(self.name)
+
+
+class Drafter:
+    """Plans the files of adopted objects into ``files``; collects what it could not get."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        files: ProjectFiles,
+        contents: Contents,
+        uploads: dict[str, Json],
+        *,
+        project: str,
+        environment: str,
+    ) -> None:
+        self.layout = layout
+        self.files = files
+        self.contents = contents
+        self.uploads = uploads  # file id -> live file (purpose assistants)
+        self.project = project
+        self.environment = environment
+        self.wanted: list[Wanted] = []
+        self.notes: list[str] = []
+
+    # -- vector stores ---------------------------------------------------------------------
+
+    def store(
+        self,
+        raw: Json,
+        name: str,
+        live_files: list[Json],
+        *,
+        adopt: bool,
+        description: str | None = None,
+    ) -> StoreDraft:
+        """Declare a store and plan its files (``live_files``: its vector-store files)."""
+        rel = place(self.layout.knowledge, name, "knowledge/{name}.yaml")
+        draft = StoreDraft(raw, name, rel, adopt=adopt)
+        folder = f"{PurePosixPath(rel).parent}/{name}".removeprefix("./")
+        label = f"vector store '{raw.get('name') or name}' ({raw['id']})"
+        completed = [f for f in live_files if f.get("status") == "completed"]
+        for f in live_files:
+            if f.get("status") != "completed":
+                self.notes.append(
+                    f"{label}: file {f['id']} is {f.get('status')} and was not imported"
+                )
+        for vs_file in completed:
+            path = self._store_file(raw, vs_file, folder, label, adopt=adopt)
+            if path is not None:
+                draft.files.append((vs_file, path))
+        data: dict[str, Any] = {"name": name}
+        if raw.get("name") and raw["name"] != name:
+            data["display_name"] = raw["name"]
+        if description is not None:
+            data["description"] = description
+        paths = [p for _, p in draft.files]
+        in_folder = all(PurePosixPath(p).parent.as_posix() == folder for p in paths)
+        if paths and in_folder and self.files.only_planned_in(folder):
+            data["files"] = [glob.escape(folder) + "/*"]
+        else:
+            data["files"] = sorted(glob.escape(p) for p in paths)
+        chunking = self._chunking(completed, label)
+        if chunking is not None:
+            data["chunking"] = chunking
+        days = (raw.get("expires_after") or {}).get("days")
+        if isinstance(days, int):
+            data["expires_after_days"] = days
+        metadata = user_metadata(raw)
+        if metadata:
+            data["metadata"] = metadata
+        attributes = self._attributes(completed, label)
+        if attributes:
+            data["attributes"] = attributes
+        header = self.layout.header(rel, "vector_store")
+        self.files.add(rel, to_yaml(data, header=header).encode("utf-8"))
+        return draft
+
+    def _store_file(
+        self, store: Json, vs_file: Json, folder: str, label: str, *, adopt: bool
+    ) -> str | None:
+        upload = self.uploads.get(vs_file["id"], {})
+        filename = str(upload.get("filename") or vs_file["id"])
+        ours = UploadName.parse(filename)
+        attributes = vs_file.get("attributes") or {}
+        room = ATTRIBUTES_MAX_KEYS - len(RESERVED_ATTRIBUTES)
+        if adopt and len(user_attributes(vs_file)) > room:
+            raise AdoptError(
+                f"{label}: file {vs_file['id']} has {len(attributes)} attributes; assistops "
+                f"needs {len(RESERVED_ATTRIBUTES)} of the {ATTRIBUTES_MAX_KEYS}: remove some first"
+            )
+        sha = attributes.get(SHA_ATTRIBUTE) if not adopt else None
+        wanted = Wanted(
+            owner=label,
+            file_id=vs_file["id"],
+            filename=ours.basename if ours else filename,
+            bytes=upload.get("bytes"),
+            sha256=sha if isinstance(sha, str) else None,
+            why="its parsed text is not the original file",
+        )
+        found = self.contents.knowledge(store["id"], wanted)
+        if found is None:
+            self.wanted.append(wanted)
+            return None
+        recorded = attributes.get(PATH_ATTRIBUTE)
+        if not adopt and isinstance(recorded, str) and not unsafe_pattern(recorded):
+            path = recorded  # keeps the file's address, so the plan matches it
+        else:
+            base = safe_basename(wanted.filename, vs_file["id"])
+            path = self._free(f"{folder}/{base}", found.content)
+        self.files.add(path, found.content)
+        return path
+
+    def _chunking(self, files: list[Json], label: str) -> dict[str, int] | None:
+        seen = Counter(
+            json.dumps(chunking_projection(f.get("chunking_strategy")), sort_keys=True)
+            for f in files
+        )
+        if not seen:
+            return None
+        if len(seen) > 1:
+            self.notes.append(
+                f"{label}: its files are chunked differently; declared the most common"
+            )
+        common: dict[str, Any] = json.loads(seen.most_common(1)[0][0])
+        if "type" in common:
+            self.notes.append(f"{label}: chunking '{common['type']}' cannot be declared")
+            return None
+        if common == chunking_projection(None):
+            return None
+        keys = ("max_chunk_size_tokens", "chunk_overlap_tokens")  # in the order people write
+        return {k: int(common[k]) for k in keys}
+
+    def _attributes(self, files: list[Json], label: str) -> dict[str, Any]:
+        per_file = [user_attributes(f) for f in files]
+        if not per_file:
+            return {}
+        common = {k: v for k, v in per_file[0].items() if all(a.get(k) == v for a in per_file)}
+        if any(a != common for a in per_file):
+            self.notes.append(
+                f"{label}: its files have different attributes; a store declares one set for "
+                "all of them, so only the shared ones were declared"
+            )
+        return common
+
+    # -- assistants ------------------------------------------------------------------------
+
+    def assistant(
+        self,
+        raw: Json,
+        name: str,
+        store: str | None,
+        *,
+        adopt: bool,
+        reasoning_effort: str | None = None,
+    ) -> AssistantDraft:
+        """Declare an assistant (``store``: the logical name of its vector store)."""
+        rel = place(self.layout.assistants, name, "assistants/{name}/assistant.yaml")
+        folder = PurePosixPath(rel).parent.as_posix()
+        draft = AssistantDraft(raw, name, rel, adopt=adopt)
+        metadata = user_metadata(raw)
+        if adopt and len(metadata) > METADATA_MAX_KEYS - len(RESERVED_METADATA):
+            raise AdoptError(
+                f"assistant {raw['id']} uses {len(metadata)} of its {METADATA_MAX_KEYS} metadata "
+                f"keys; assistops needs {len(RESERVED_METADATA)} for its tags: remove some first"
+            )
+        defaults = self.layout.defaults
+        data: dict[str, Any] = {"name": name}
+        if (raw.get("name") and raw["name"] != name) or "display_name" in defaults:
+            data["display_name"] = raw.get("name") or name
+        _set(data, "description", raw.get("description") or None, defaults)
+        data["model"] = raw.get("model")
+        notes: dict[str, str] = {}
+        text = raw.get("instructions")
+        if text:
+            path = self.files.add(
+                f"{folder}/instructions.md.j2", template_source(text).encode("utf-8")
+            )
+            if "instructions" in defaults:
+                data["instructions"] = {"template": path}
+        elif "instructions" in defaults:
+            data["instructions"] = None
+        tools = self._tools(raw, name, folder, store, draft)
+        if tools or "tools" in defaults:
+            data["tools"] = tools
+        response_format = self._response_format(raw.get("response_format"), name, folder)
+        _set(data, "response_format", response_format, defaults)
+        for key in ("temperature", "top_p"):
+            value = raw.get(key)
+            value = 1.0 if value is None else float(value)
+            if value != 1.0 or key in defaults:
+                data[key] = value
+        _set(data, "reasoning_effort", reasoning_effort, defaults)
+        _set(data, "metadata", metadata or None, defaults)
+        if text and "instructions" not in defaults:
+            after_model = list(data)[list(data).index("model") + 1 :]
+            if after_model:
+                notes[after_model[0]] = (
+                    "instructions: rendered from instructions.md.j2 beside this file"
+                )
+        header = self.layout.header(rel, "assistant")
+        self.files.add(rel, to_yaml(data, header=header, notes=notes).encode("utf-8"))
+        return draft
+
+    def _tools(
+        self, raw: Json, name: str, folder: str, store: str | None, draft: AssistantDraft
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for tool in raw.get("tools") or []:
+            kind = tool.get("type")
+            if kind == "code_interpreter":
+                paths = self._code_files(raw, folder, draft)
+                out.append({"code_interpreter": {"files": paths} if paths else {}})
+            elif kind == "file_search":
+                out.append({"file_search": _file_search(tool.get("file_search") or {}, store)})
+            elif kind == "function":
+                out.append({"function": self._function(tool.get("function") or {}, name)})
+            else:
+                self.notes.append(f"assistant {raw['id']}: tool type '{kind}' cannot be declared")
+        return out
+
+    def _function(self, fn: Json, assistant: str) -> dict[str, Any]:
+        fname = str(fn.get("name"))
+        body: dict[str, Any] = {"name": fname}
+        if fn.get("description"):
+            body["description"] = fn["description"]
+        if fn.get("parameters") is not None:
+            body["parameters"] = self.files.add_shared(
+                [f"functions/{fname}.json", f"functions/{assistant}.{fname}.json"],
+                _json_file(fn["parameters"]),
+            )
+        if fn.get("strict"):
+            body["strict"] = True
+        return body
+
+    def _response_format(self, value: Any, assistant: str, folder: str) -> Any:
+        if value is None or value == "auto":
+            return None
+        if isinstance(value, dict) and value.get("type") in ("text", "json_object"):
+            return value["type"]
+        if not isinstance(value, dict) or value.get("type") != "json_schema":
+            self.notes.append(f"assistant '{assistant}': response_format {value!r} is unknown")
+            return None
+        js = value.get("json_schema") or {}
+        name = str(js.get("name"))
+        body: dict[str, Any] = {"name": name}
+        if js.get("description") is not None:
+            body["description"] = js["description"]
+        body["schema"] = self.files.add_shared(
+            [f"response_formats/{name}.json", f"response_formats/{assistant}.{name}.json"],
+            _json_file(js.get("schema") or {}),
+        )
+        if js.get("strict") is not None:
+            body["strict"] = js["strict"]
+        return {"json_schema": body}
+
+    def _code_files(self, raw: Json, folder: str, draft: AssistantDraft) -> list[str]:
+        resources = raw.get("tool_resources") or {}
+        ids = (resources.get("code_interpreter") or {}).get("file_ids") or []
+        label = f"code interpreter of assistant '{raw.get('name') or draft.name}' ({raw['id']})"
+        paths: list[str] = []
+        for file_id in ids:
+            upload = self.uploads.get(file_id, {})
+            filename = str(upload.get("filename") or file_id)
+            name = UploadName.parse(filename)
+            ours = (
+                name is not None
+                and name.project == self.project
+                and name.environment == self.environment
+            )
+            wanted = Wanted(
+                owner=label,
+                file_id=file_id,
+                filename=name.basename if name else filename,
+                bytes=upload.get("bytes"),
+                sha16=name.sha16 if name else None,
+            )
+            found = self.contents.code_interpreter(wanted)
+            if found is None:
+                self.wanted.append(wanted)
+                continue
+            if not draft.adopt and found.project_path is not None:
+                path = found.project_path  # the recorded digest names this path
+            else:
+                base = safe_basename(wanted.filename, file_id)
+                path = self._free(f"{folder}/files/{base}", found.content)
+            self.files.add(path, found.content)
+            draft.code_files.append(CodeFile(file_id, path, found.content, ours))
+            paths.append(glob.escape(path))
+        return sorted(set(paths))
+
+    def _free(self, rel: str, content: bytes) -> str:
+        """``rel``, or ``<stem>-2<suffix>``... when another content is planned or present."""
+        path = PurePosixPath(rel)
+        candidate, n = rel, 2
+        while not self.files.can_hold(candidate, content):
+            candidate = str(path.with_name(f"{path.stem}-{n}{path.suffix}"))
+            n += 1
+        return candidate
+
+
+def user_metadata(raw: Json) -> dict[str, str]:
+    """Metadata without assistops' keys."""
+    return {k: v for k, v in (raw.get("metadata") or {}).items() if k not in RESERVED_METADATA}
+
+
+def user_attributes(vs_file: Json) -> dict[str, Any]:
+    """A vector-store file's attributes without assistops' keys."""
+    attributes = vs_file.get("attributes") or {}
+    return {k: v for k, v in attributes.items() if k not in RESERVED_ATTRIBUTES}
+
+
+def _set(data: dict[str, Any], key: str, value: Any, defaults: frozenset[str]) -> None:
+    """Write ``value``; an unset one only to reset what the defaults would set (``null``)."""
+    if value is not None or key in defaults:
+        data[key] = value
+
+
+def _file_search(body: Json, store: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if store is not None:
+        out["vector_store"] = store
+    if body.get("max_num_results") is not None:
+        out["max_num_results"] = body["max_num_results"]
+    ranking = body.get("ranking_options") or {}
+    threshold = ranking.get("score_threshold") or 0.0
+    if ranking and (ranking.get("ranker") not in DEFAULT_RANKERS or threshold):
+        out["ranking_options"] = {"ranker": ranking.get("ranker"), "score_threshold": threshold}
+    return out
+
+
+def _json_file(schema: Any) -> bytes:
+    return (json.dumps(schema, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
