@@ -1,14 +1,15 @@
 """Read live state: every object this project+environment owns, found by its tags.
 
-Discovery uses list calls only (100 per page), never one GET per resource:
+Discovery uses list calls only (100 per page; 10,000 for files), never one GET per resource:
 
     GET /assistants            all pages    -> managed assistants (metadata tag)
     GET /vector_stores         all pages    -> managed vector stores (metadata tag)
     GET /files?purpose=assistants           -> uploads whose filename is ours
     GET /vector_stores/{id}/files           -> per managed store, its files (attributes)
 
-The first three run concurrently, then the per-store lists. Objects without our tags, or tagged
-for another project or environment, are ignored here and so can never be changed.
+The first three run concurrently; the per-store lists start as soon as the stores are known,
+while the other two may still be paging. Objects without our tags, or tagged for another
+project or environment, are ignored here and so can never be changed.
 """
 
 from __future__ import annotations
@@ -73,31 +74,28 @@ def read_live(reader: Reader, project: str, environment: str, *, workers: int = 
         assistants_f = pool.submit(reader.list_assistants)
         stores_f = pool.submit(reader.list_vector_stores)
         files_f = pool.submit(reader.list_files)
-        assistants, stores, files = assistants_f.result(), stores_f.result(), files_f.result()
-        for raw in assistants:
-            address = owner_of(raw, project, environment)
-            if address and address.startswith("assistant."):
-                state.assistants[address].append(raw)
-                state.fingerprints[f"assistant:{raw['id']}"] = fingerprint("assistant", raw)
         managed_stores: list[Json] = []
-        for raw in stores:
+        for raw in stores_f.result():
             address = owner_of(raw, project, environment)
             if address and address.startswith("vector_store."):
                 state.vector_stores[address].append(raw)
                 managed_stores.append(raw)
                 state.fingerprints[f"vector_store:{raw['id']}"] = fingerprint("vector_store", raw)
-        for raw in files:
+        # not waiting for the assistants' pages: one round trip less when they are many
+        store_files_f = [
+            pool.submit(reader.list_vector_store_files, s["id"]) for s in managed_stores
+        ]
+        for raw in assistants_f.result():
+            address = owner_of(raw, project, environment)
+            if address and address.startswith("assistant."):
+                state.assistants[address].append(raw)
+                state.fingerprints[f"assistant:{raw['id']}"] = fingerprint("assistant", raw)
+        for raw in files_f.result():
             name = UploadName.parse(str(raw.get("filename", "")))
             if name and name.project == project and name.environment == environment:
                 state.uploads[name.sha16].append(raw)
                 state.fingerprints[f"file:{raw['id']}"] = fingerprint("file", raw)
-        listed = list(
-            zip(
-                managed_stores,
-                pool.map(lambda s: reader.list_vector_store_files(s["id"]), managed_stores),
-                strict=True,
-            )
-        )
+        listed = [(s, f.result()) for s, f in zip(managed_stores, store_files_f, strict=True)]
     ours = {f["id"] for files in state.uploads.values() for f in files}
     for store, vs_files in listed:
         state.store_files[store["id"]] = vs_files
