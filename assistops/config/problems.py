@@ -182,7 +182,7 @@ def _explain(
             f"quote it: '{source}'",
         )
     if kind == "string_pattern_mismatch":
-        return _pattern(err, loc)
+        return _pattern(err)
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{value!r} is not allowed", f"use one of {expected}"
@@ -193,7 +193,7 @@ def _explain(
     return (msg[0].lower() + msg[1:] if msg else kind), hint
 
 
-def _pattern(err: Any, loc: Loc) -> tuple[str, str]:
+def _pattern(err: Any) -> tuple[str, str]:
     """A value (or a mapping key) that does not match its pattern, with the fix."""
     pattern = str(err.get("ctx", {}).get("pattern", ""))
     value = str(err.get("input", ""))
