@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from assistops.config.project import Project
 from assistops.errors import ProviderError
-from assistops.providers.azure import open_azure
 from assistops.providers.base import Json, Reader, Writer
-from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_client
-from assistops.providers.local import LocalProvider, open_local
-from assistops.providers.openai_provider import OpenAIProvider
-from assistops.providers.redact import install_log_redaction, protect, scrub
 from assistops.providers.settings import ProviderSettings, resolve_settings
+
+if TYPE_CHECKING:
+    from assistops.providers.local import LocalProvider
+    from assistops.providers.openai_provider import OpenAIProvider
+    from assistops.providers.redact import scrub
 
 __all__ = [
     "Json",
@@ -33,6 +32,21 @@ __all__ = [
     "scrub",
 ]
 
+# the SDK takes about half a second to import: only commands that reach a provider pay for it
+_LAZY = {
+    "LocalProvider": "assistops.providers.local",
+    "OpenAIProvider": "assistops.providers.openai_provider",
+    "scrub": "assistops.providers.redact",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'assistops.providers' has no attribute {name!r}")
+
 
 def open_provider(
     project: Project, env_name: str, *, environ: Mapping[str, str] | None = None
@@ -43,6 +57,14 @@ def open_provider(
     Raises ProviderError when a variable it needs is unset, ConfigError for an unknown
     environment.
     """
+    import openai
+
+    from assistops.providers.azure import open_azure
+    from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_client
+    from assistops.providers.local import open_local
+    from assistops.providers.openai_provider import OpenAIProvider
+    from assistops.providers.redact import install_log_redaction, protect
+
     environ = os.environ if environ is None else environ
     settings = resolve_settings(project, env_name, environ)
     install_log_redaction()
