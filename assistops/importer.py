@@ -52,7 +52,9 @@ def import_assistant(
             raise AdoptError(
                 f"'{logical}' is not a valid name: use lowercase letters, digits, '-' and '_'"
             )
-        if logical in project.assistants:
+        layout = Layout.of(project, environment)
+        declared = project.assistants.get(logical)
+        if declared is not None and declared.file != layout.assistant_file(logical):
             raise AdoptError(
                 f"an assistant named '{logical}' is already declared in "
                 f"{project.assistants[logical].file}; choose another name with --name"
@@ -60,7 +62,7 @@ def import_assistant(
         uploads = writer.list_files()
         files = ProjectFiles(project.root)
         drafter = Drafter(
-            Layout.of(project, environment),
+            layout,
             files,
             Contents(writer, files_from=files_from, known=_project_files(project, environment)),
             {u["id"]: u for u in uploads},
@@ -71,7 +73,7 @@ def import_assistant(
         assistant = drafter.assistant(raw, logical, store_name, adopt=True)
         if drafter.wanted:
             raise MissingFilesError(drafter.wanted)
-        files.check()
+        files.check()  # an existing declaration is fine only as exactly what a rerun writes
         prefixes = [f"file.assistant.{logical}:"] + [f"file.{s.name}:" for s in stores]
         addresses = {assistant.address, *(s.address for s in stores)}
         return finish(

@@ -65,6 +65,14 @@ class Layout:
             frozenset(fields),
         )
 
+    def assistant_file(self, name: str) -> str:
+        """Where assistant ``name`` is declared (following ``paths.assistants``)."""
+        return place(self.assistants, name, "assistants/{name}/assistant.yaml")
+
+    def store_file(self, name: str) -> str:
+        """Where vector store ``name`` is declared (following ``paths.knowledge``)."""
+        return place(self.knowledge, name, "knowledge/{name}.yaml")
+
     def header(self, rel: str, kind: str) -> list[str] | None:
         """The ``yaml-language-server`` comment for a file at ``rel``, if schemas are reachable."""
         if self.schemas is None:
@@ -158,7 +166,7 @@ class Drafter:
         description: str | None = None,
     ) -> StoreDraft:
         """Declare a store and plan its files (``live_files``: its vector-store files)."""
-        rel = place(self.layout.knowledge, name, "knowledge/{name}.yaml")
+        rel = self.layout.store_file(name)
         draft = StoreDraft(raw, name, rel, adopt=adopt)
         folder = f"{PurePosixPath(rel).parent}/{name}".removeprefix("./")
         label = f"vector store '{raw.get('name') or name}' ({raw['id']})"
@@ -278,7 +286,7 @@ class Drafter:
         reasoning_effort: str | None = None,
     ) -> AssistantDraft:
         """Declare an assistant (``store``: the logical name of its vector store)."""
-        rel = place(self.layout.assistants, name, "assistants/{name}/assistant.yaml")
+        rel = self.layout.assistant_file(name)
         folder = PurePosixPath(rel).parent.as_posix()
         draft = AssistantDraft(raw, name, rel, adopt=adopt)
         metadata = user_metadata(raw)

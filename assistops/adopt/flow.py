@@ -18,7 +18,7 @@ from assistops.adopt.tagging import tag_assistant, tag_store
 from assistops.adopt.writer import ProjectFiles
 from assistops.config.project import load_project
 from assistops.engine import compute_plan, validate
-from assistops.errors import ConfigError, Problem
+from assistops.errors import AssistopsError, ConfigError, Problem
 from assistops.plan import ResourceChange
 from assistops.providers.base import Json, Writer
 from assistops.render.desired import Renderer
@@ -36,7 +36,8 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)  # objects left alone, with the reason
     remaining: list[ResourceChange] = field(default_factory=list)  # the next plan's changes
     unrelated: int = 0  # changes the next plan shows for resources this run did not touch
-    adopted: list[str] = field(default_factory=list)  # addresses
+    declared: list[str] = field(default_factory=list)  # addresses written
+    adopted: list[str] = field(default_factory=list)  # addresses tagged by this run
 
 
 def baseline(root: Path) -> set[Problem]:
@@ -81,14 +82,23 @@ def finish(
         outcome.written = []
         raise
     state = rendered.state
-    for draft in stores:
-        if draft.adopt:
-            outcome.actions += tag_store(writer, state, draft)
-    for adraft in assistants:
-        if adraft.adopt:
-            outcome.actions += tag_assistant(writer, state, adraft, uploads)
-    outcome.adopted = [d.address for d in stores if d.adopt]
-    outcome.adopted += [d.address for d in assistants if d.adopt]
+    outcome.declared = [d.address for d in stores] + [d.address for d in assistants]
+    try:
+        for draft in stores:
+            if draft.adopt:
+                outcome.actions += tag_store(writer, state, draft)
+                outcome.adopted.append(draft.address)
+        for adraft in assistants:
+            if adraft.adopt:
+                outcome.actions += tag_assistant(writer, state, adraft, uploads)
+                outcome.adopted.append(adraft.address)
+    except AssistopsError as exc:
+        done = ", ".join(outcome.adopted) or "nothing"
+        raise AdoptError(
+            f"{exc}\nThe declarations were written ({', '.join(outcome.written)}) but tagging "
+            f"stopped (tagged: {done}). Run the same command again to finish; if it refuses to "
+            "overwrite the files written, delete them and run it again."
+        ) from None
     plan = compute_plan(project, environment, writer)
     outcome.remaining = [r for r in plan.changes if relevant(r.address)]
     outcome.unrelated = len(plan.changes) - len(outcome.remaining)

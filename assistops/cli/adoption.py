@@ -14,7 +14,9 @@ _SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 def print_outcome(out: Console, outcome: Outcome, *, verb: str) -> None:
     """Print an import's or export's outcome, ending with what the next plan shows."""
     root = _shown(outcome.root)
-    out.print(f"{verb} {len(outcome.written)} files in {root}:", markup=False)
+    what = ", ".join(outcome.declared) or "nothing (no assistant to export)"
+    out.print(f"{verb} {what}.", markup=False)
+    out.print(f"Wrote {len(outcome.written)} files in {root}:", markup=False)
     for rel in outcome.written:
         out.print(f"  {rel}", markup=False)
     for title, lines in (

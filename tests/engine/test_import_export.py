@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assistops.adopt.instructions import renders_to, template_source
-from assistops.backend import RunningBackend
+from assistops.backend import BackendControl, RunningBackend
 from assistops.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -272,6 +272,26 @@ def test_an_existing_file_is_never_overwritten(
     assert tree(project) == before
 
 
+def test_an_import_stopped_while_tagging_finishes_when_run_again(
+    project: Path, client: openai.OpenAI, control: BackendControl, originals: Path
+) -> None:
+    applied(project)
+    desk = make_partner_desk(client)
+    # every update of the assistant fails (the SDK's retries too): the store is tagged by then
+    control.add_fault("error", "POST /v1/assistants/{assistant_id}", times=10)
+    args = ("import", "-e", "test", desk.id, "--files-from", str(originals))
+    first = run(project, *args)
+    assert first.exit_code == 1
+    assert "tagging stopped (tagged: vector_store.partner-handbook)" in first.output
+    assert "Run the same command again to finish" in first.output
+    control.clear_faults()
+    second = run(project, *args)
+    assert second.exit_code == 0, second.output
+    plan_is_empty(project)
+    ours = [f for f in client.files.list() if f.filename.startswith(f"{PROJECT}.test.")]
+    assert sum(f.filename.endswith("q3-sales.csv") for f in ours) == 1  # uploaded once
+
+
 def test_declarations_that_do_not_validate_are_removed_untagged(
     project: Path, client: openai.OpenAI
 ) -> None:
@@ -322,7 +342,7 @@ def test_account_export_adopts_untagged_and_skips_foreign(
 ) -> None:
     assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0  # acme-support
     desk = make_partner_desk(client)
-    plain = client.beta.assistants.create(model="gpt-4o-mini", name="Plain Bot")
+    nameless = client.beta.assistants.create(model="gpt-4o-mini")
     dest = tmp_path / "bootstrap"
     result = CliRunner().invoke(
         cli,
@@ -335,10 +355,14 @@ def test_account_export_adopts_untagged_and_skips_foreign(
     assert result.exit_code == 0, result.output
     assert "Skipped:" in result.output
     assert result.output.count("managed by project 'acme-support'") == 3
-    assert sorted(p.name for p in (dest / "assistants").iterdir()) == ["partner-desk", "plain-bot"]
-    for made, name in ((desk, "partner-desk"), (plain, "plain-bot")):
-        tag = client.beta.assistants.retrieve(made.id).metadata["assistops"]
-        assert tag == f"bootstrap/default/assistant.{name}"
+    derived = nameless.id.lower()  # no name: the logical name comes from the id
+    assert sorted(p.name for p in (dest / "assistants").iterdir()) == sorted(
+        ["partner-desk", derived]
+    )
+    for made, name in ((desk, "partner-desk"), (nameless, derived)):
+        after = client.beta.assistants.retrieve(made.id)
+        assert after.metadata["assistops"] == f"bootstrap/default/assistant.{name}"
+    assert client.beta.assistants.retrieve(nameless.id).name == derived  # named as declared
     assert run(dest, "validate").exit_code == 0
     plan_is_empty(dest, "default")
     plan_is_empty(project)  # the other project's objects were not touched
