@@ -18,9 +18,9 @@ from pathlib import Path
 
 from assistops.adopt import AdoptError
 from assistops.adopt.contents import Contents, MissingFilesError
-from assistops.adopt.declare import AssistantDraft, Drafter, Layout, StoreDraft, find_schemas
+from assistops.adopt.declare import AssistantDraft, Drafter, StoreDraft
 from assistops.adopt.flow import Outcome, finish
-from assistops.adopt.names import is_name, slug, unique
+from assistops.adopt.names import Layout, find_schemas, is_name, slug, unique
 from assistops.adopt.writer import ProjectFiles
 from assistops.adopt.yamltext import to_yaml
 from assistops.config.models import Environment, Paths, ProjectFile

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from assistops.adopt import AdoptError
 from assistops.adopt.contents import Contents, MissingFilesError
-from assistops.adopt.declare import Drafter, Layout, StoreDraft
+from assistops.adopt.declare import Drafter, StoreDraft
 from assistops.adopt.flow import Outcome, baseline, finish
-from assistops.adopt.names import is_name, slug, unique
+from assistops.adopt.names import Layout, is_name, slug, unique
 from assistops.adopt.writer import ProjectFiles
 from assistops.config.project import Project, load_project
 from assistops.engine import open_writer, validate

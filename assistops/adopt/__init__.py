@@ -1,6 +1,6 @@
 """Adoption: turn live objects into declarations, then tag them (``import`` and ``export``).
 
-    names         logical names, paths that follow the project's ``paths`` patterns
+    names         logical names; the layout: paths that follow the project's ``paths``
     instructions  live instructions -> a template that renders back to exactly the same text
     yamltext      declarations -> pleasant YAML that reads back to the same data
     writer        files planned, checked for conflicts, written, rolled back

@@ -1,11 +1,15 @@
-"""Logical names and file paths for adopted objects."""
+"""Logical names, and where adopted objects' files go in a project."""
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 from assistops.config.models import NAME_PATTERN
+from assistops.config.project import Project
 
 _NAME_MAX = 64
 _WILDCARDS = set("*?[")
@@ -71,3 +75,58 @@ def safe_basename(filename: str | None, fallback: str) -> str:
     base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .")
     return base or fallback
+
+
+SCHEMA_FILES = {
+    "project": "project.schema.json",
+    "assistant": "assistant.schema.json",
+    "vector_store": "vector-store.schema.json",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where declarations go in the target project, and what its defaults set."""
+
+    root: Path
+    assistants: list[str]
+    knowledge: list[str]
+    schemas: Path | None  # the folder of published JSON Schemas, when one is reachable
+    defaults: frozenset[str]  # assistant fields set by the project's or environment's defaults
+
+    @classmethod
+    def of(cls, project: Project, environment: str) -> Layout:
+        """The layout of ``project`` as seen from ``environment``."""
+        fields: set[str] = set()
+        for defaults in (project.config.defaults, project.environment(environment).defaults):
+            if defaults is not None:
+                fields.update(defaults.model_fields_set)
+        paths = project.config.paths
+        return cls(
+            project.root, paths.assistants, paths.knowledge, find_schemas(project.root),
+            frozenset(fields),
+        )
+
+    def assistant_file(self, name: str) -> str:
+        """Where assistant ``name`` is declared (following ``paths.assistants``)."""
+        return place(self.assistants, name, "assistants/{name}/assistant.yaml")
+
+    def store_file(self, name: str) -> str:
+        """Where vector store ``name`` is declared (following ``paths.knowledge``)."""
+        return place(self.knowledge, name, "knowledge/{name}.yaml")
+
+    def header(self, rel: str, kind: str) -> list[str] | None:
+        """The ``yaml-language-server`` comment for a file at ``rel``, if schemas are reachable."""
+        if self.schemas is None:
+            return None
+        folder = (self.root / rel).parent
+        target = os.path.relpath(self.schemas / SCHEMA_FILES[kind], folder)
+        return [f"yaml-language-server: $schema={PurePosixPath(Path(target)).as_posix()}"]
+
+
+def find_schemas(root: Path) -> Path | None:
+    """The nearest ``schemas/`` at or above ``root`` holding assistops' JSON Schemas."""
+    for folder in (root.resolve(), *root.resolve().parents):
+        if (folder / "schemas" / SCHEMA_FILES["assistant"]).is_file():
+            return folder / "schemas"
+    return None

@@ -68,4 +68,4 @@ def export(
         outcome = export_project(
             directory, source or Path("."), env or "local", files_from=files_from, name=name
         )
-    print_outcome(make_console(), outcome, verb="Exported to")
+    print_outcome(make_console(), outcome, verb="Exported")

@@ -31,4 +31,4 @@ def import_(
     The assistant keeps its id; afterwards 'assistops plan' shows no changes for it.
     """
     outcome = import_assistant(project, env, assistant_id, name=name, files_from=files_from)
-    print_outcome(make_console(), outcome, verb="Imported into")
+    print_outcome(make_console(), outcome, verb="Imported")
