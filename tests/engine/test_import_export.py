@@ -50,7 +50,7 @@ CSV = b"month,region,units\n2026-07,north,120\n2026-08,north,135\n"
 
 
 @pytest.fixture
-def client(backend: RunningBackend) -> Iterator[openai.OpenAI]:
+def outside(backend: RunningBackend) -> Iterator[openai.OpenAI]:
     """An SDK client for making objects 'outside assistops'."""
     with sdk(backend) as made:
         yield made
@@ -152,10 +152,10 @@ def plan_is_empty(root: Path, env: str = "test") -> Result:
 
 
 def test_import_writes_declarations_tags_and_plans_clean(
-    project: Path, client: openai.OpenAI, originals: Path
+    project: Path, outside: openai.OpenAI, originals: Path
 ) -> None:
     applied(project)
-    desk = make_partner_desk(client)
+    desk = make_partner_desk(outside)
     old_csv = desk.tool_resources.code_interpreter.file_ids[0]
     result = run(project, "import", "-e", "test", desk.id, "--files-from", str(originals))
     assert result.exit_code == 0, result.output
@@ -184,27 +184,27 @@ def test_import_writes_declarations_tags_and_plans_clean(
     assert run(project, "validate").exit_code == 0
     plan_is_empty(project)
 
-    after = client.beta.assistants.retrieve(desk.id)  # the same assistant, now tagged
+    after = outside.beta.assistants.retrieve(desk.id)  # the same assistant, now tagged
     assert after.metadata["assistops"] == f"{PROJECT}/test/assistant.partner-desk"
     assert after.metadata["team"] == "partners" and after.metadata["tier"] == "gold"
     store_id = after.tool_resources.file_search.vector_store_ids[0]
-    store = client.vector_stores.retrieve(store_id)
+    store = outside.vector_stores.retrieve(store_id)
     assert store.metadata["assistops"] == f"{PROJECT}/test/vector_store.partner-handbook"
     assert store.metadata["source"] == "wiki"
-    for vs_file in client.vector_stores.files.list(store_id):
+    for vs_file in outside.vector_stores.files.list(store_id):
         assert vs_file.attributes["audience"] == "partners"
         assert vs_file.attributes["assistops_path"].startswith("knowledge/partner-handbook/")
     [new_csv] = after.tool_resources.code_interpreter.file_ids
     assert new_csv != old_csv
-    assert client.files.retrieve(new_csv).filename.startswith(f"{PROJECT}.test.")
-    assert client.files.retrieve(old_csv).filename == "q3-sales.csv"  # not ours: left alone
+    assert outside.files.retrieve(new_csv).filename.startswith(f"{PROJECT}.test.")
+    assert outside.files.retrieve(old_csv).filename == "q3-sales.csv"  # not ours: left alone
 
 
-def test_plain_instructions_are_written_as_they_are(project: Path, client: openai.OpenAI) -> None:
+def test_plain_instructions_are_written_as_they_are(project: Path, outside: openai.OpenAI) -> None:
     shutil.copytree(REPO / "schemas", project.parent / "schemas")  # editors can now find them
     applied(project)
     text = "Answer in French.\nKeep it short.\n"
-    bot = client.beta.assistants.create(model="gpt-4o-mini", name="Plain Bot", instructions=text)
+    bot = outside.beta.assistants.create(model="gpt-4o-mini", name="Plain Bot", instructions=text)
     result = run(project, "import", "-e", "test", bot.id, "--name", "frenchie")
     assert result.exit_code == 0, result.output
     assert (project / "frenchie/instructions.md.j2").read_text() == text
@@ -217,10 +217,10 @@ def test_plain_instructions_are_written_as_they_are(project: Path, client: opena
     plan_is_empty(project)
 
 
-def test_what_yaml_cannot_express_is_stated(project: Path, client: openai.OpenAI) -> None:
+def test_what_yaml_cannot_express_is_stated(project: Path, outside: openai.OpenAI) -> None:
     # the example project's defaults add metadata team=customer-experience to every assistant;
     # an assistant whose metadata lacks it cannot be declared without that key
-    bot = client.beta.assistants.create(
+    bot = outside.beta.assistants.create(
         model="gpt-4o-mini", name="Owned Bot", metadata={"owner": "ops"}
     )
     result = run(project, "import", "-e", "test", bot.id)
@@ -229,13 +229,13 @@ def test_what_yaml_cannot_express_is_stated(project: Path, client: openai.OpenAI
     assert "~ assistant.owned-bot: metadata.team" in result.output
 
 
-def test_already_tagged_assistants_are_refused(project: Path, client: openai.OpenAI) -> None:
+def test_already_tagged_assistants_are_refused(project: Path, outside: openai.OpenAI) -> None:
     assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
-    ours = next(a for a in client.beta.assistants.list() if a.name == "Acme Support")
+    ours = next(a for a in outside.beta.assistants.list() if a.name == "Acme Support")
     result = run(project, "import", "-e", "test", ours.id)
     assert result.exit_code == 1
     assert "already managed by assistops (this project" in result.output
-    foreign = client.beta.assistants.create(
+    foreign = outside.beta.assistants.create(
         model="gpt-4o", metadata={"assistops": "billing/prod/assistant.invoices"}
     )
     before = tree(project)
@@ -246,9 +246,9 @@ def test_already_tagged_assistants_are_refused(project: Path, client: openai.Ope
 
 
 def test_missing_code_interpreter_files_are_listed_and_nothing_is_written(
-    project: Path, client: openai.OpenAI
+    project: Path, outside: openai.OpenAI
 ) -> None:
-    desk = make_partner_desk(client)
+    desk = make_partner_desk(outside)
     before = tree(project)
     result = run(project, "import", "-e", "test", desk.id)
     assert result.exit_code == 1
@@ -256,13 +256,13 @@ def test_missing_code_interpreter_files_are_listed_and_nothing_is_written(
     assert f"q3-sales.csv ({len(CSV)} bytes" in result.output
     assert "--files-from FOLDER" in result.output
     assert tree(project) == before
-    assert "assistops" not in client.beta.assistants.retrieve(desk.id).metadata
+    assert "assistops" not in outside.beta.assistants.retrieve(desk.id).metadata
 
 
 def test_an_existing_file_is_never_overwritten(
-    project: Path, client: openai.OpenAI, originals: Path
+    project: Path, outside: openai.OpenAI, originals: Path
 ) -> None:
-    desk = make_partner_desk(client)
+    desk = make_partner_desk(outside)
     (project / "partner-desk").mkdir()
     (project / "partner-desk/instructions.md.j2").write_text("Someone else's draft.\n")
     before = tree(project)
@@ -273,10 +273,10 @@ def test_an_existing_file_is_never_overwritten(
 
 
 def test_an_import_stopped_while_tagging_finishes_when_run_again(
-    project: Path, client: openai.OpenAI, control: BackendControl, originals: Path
+    project: Path, outside: openai.OpenAI, control: BackendControl, originals: Path
 ) -> None:
     applied(project)
-    desk = make_partner_desk(client)
+    desk = make_partner_desk(outside)
     # every update of the assistant fails (the SDK's retries too): the store is tagged by then
     control.add_fault("error", "POST /v1/assistants/{assistant_id}", times=10)
     args = ("import", "-e", "test", desk.id, "--files-from", str(originals))
@@ -288,18 +288,18 @@ def test_an_import_stopped_while_tagging_finishes_when_run_again(
     second = run(project, *args)
     assert second.exit_code == 0, second.output
     plan_is_empty(project)
-    ours = [f for f in client.files.list() if f.filename.startswith(f"{PROJECT}.test.")]
+    ours = [f for f in outside.files.list() if f.filename.startswith(f"{PROJECT}.test.")]
     assert sum(f.filename.endswith("q3-sales.csv") for f in ours) == 1  # uploaded once
 
 
 def test_declarations_that_do_not_validate_are_removed_untagged(
-    project: Path, client: openai.OpenAI
+    project: Path, outside: openai.OpenAI
 ) -> None:
     # a knowledge file named like a private key: assistops refuses to upload such files
-    key_like = client.files.create(file=("id_rsa.txt", b"not really a key\n"), purpose="assistants")
-    store = client.vector_stores.create(name="Keys")
-    client.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=key_like.id)
-    bot = client.beta.assistants.create(
+    key_like = outside.files.create(file=("id_rsa.txt", b"not a key\n"), purpose="assistants")
+    store = outside.vector_stores.create(name="Keys")
+    outside.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=key_like.id)
+    bot = outside.beta.assistants.create(
         model="gpt-4o",
         tools=[{"type": "file_search"}],
         tool_resources={"file_search": {"vector_store_ids": [store.id]}},
@@ -310,14 +310,14 @@ def test_declarations_that_do_not_validate_are_removed_untagged(
     assert "do not validate, so they were removed again" in result.output
     assert "looks like a credentials file" in result.output
     assert tree(project) == before
-    assert "assistops" not in (client.vector_stores.retrieve(store.id).metadata or {})
+    assert "assistops" not in (outside.vector_stores.retrieve(store.id).metadata or {})
 
 
 # -- export -----------------------------------------------------------------------------------
 
 
 def test_export_of_an_applied_project_validates_and_plans_clean(
-    project: Path, tmp_path: Path, client: openai.OpenAI
+    project: Path, tmp_path: Path, outside: openai.OpenAI
 ) -> None:
     assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
     dest = tmp_path / "exported"
@@ -331,18 +331,18 @@ def test_export_of_an_applied_project_validates_and_plans_clean(
         project / "knowledge/handbook/returns.md"
     ).read_bytes()
     assert "reasoning_effort: low" in (dest / "assistants/analyst/assistant.yaml").read_text()
-    live = next(a for a in client.beta.assistants.list() if a.name == "Acme Support")
+    live = next(a for a in outside.beta.assistants.list() if a.name == "Acme Support")
     assert (dest / "assistants/support/instructions.md.j2").read_text() == live.instructions
     assert run(dest, "validate").exit_code == 0
     plan_is_empty(dest)
 
 
 def test_account_export_adopts_untagged_and_skips_foreign(
-    project: Path, tmp_path: Path, client: openai.OpenAI, backend: RunningBackend, originals: Path
+    project: Path, tmp_path: Path, outside: openai.OpenAI, backend: RunningBackend, originals: Path
 ) -> None:
     assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0  # acme-support
-    desk = make_partner_desk(client)
-    nameless = client.beta.assistants.create(model="gpt-4o-mini")
+    desk = make_partner_desk(outside)
+    nameless = outside.beta.assistants.create(model="gpt-4o-mini")
     dest = tmp_path / "bootstrap"
     result = CliRunner().invoke(
         cli,
@@ -360,19 +360,19 @@ def test_account_export_adopts_untagged_and_skips_foreign(
         ["partner-desk", derived]
     )
     for made, name in ((desk, "partner-desk"), (nameless, derived)):
-        after = client.beta.assistants.retrieve(made.id)
+        after = outside.beta.assistants.retrieve(made.id)
         assert after.metadata["assistops"] == f"bootstrap/default/assistant.{name}"
-    assert client.beta.assistants.retrieve(nameless.id).name == derived  # named as declared
+    assert outside.beta.assistants.retrieve(nameless.id).name == derived  # named as declared
     assert run(dest, "validate").exit_code == 0
     plan_is_empty(dest, "default")
     plan_is_empty(project)  # the other project's objects were not touched
 
 
 def test_account_export_without_needed_files_writes_nothing(
-    tmp_path: Path, client: openai.OpenAI, backend: RunningBackend, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, outside: openai.OpenAI, backend: RunningBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(KEY_ENV, "sk-canary-0123456789abcdefghijklmnop")
-    make_partner_desk(client)
+    make_partner_desk(outside)
     dest = tmp_path / "bootstrap"
     result = CliRunner().invoke(
         cli,
