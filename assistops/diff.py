@@ -59,10 +59,17 @@ def tool_body(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 def response_format_projection(value: Any) -> Any:
+    """``None``/"auto" alike, a bare type as ``{"type": ...}``, unset json_schema fields and
+    ``strict: false`` dropped (the SDK reports absent keys as null)."""
     if value is None or value == "auto":
         return "auto"
     if isinstance(value, str):
         return {"type": value}
+    if isinstance(value, dict) and isinstance(value.get("json_schema"), dict):
+        inner = {k: v for k, v in value["json_schema"].items() if v is not None}
+        if inner.get("strict") is False:
+            del inner["strict"]
+        return {**value, "json_schema": inner}
     return value
 
 

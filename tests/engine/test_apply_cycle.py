@@ -210,3 +210,26 @@ def test_target_limits_the_plan_to_a_resource_and_its_dependencies(project: Path
     assert "assistant.triage" not in addresses and "assistant.analyst" not in addresses
     bad = run(project, "plan", "-e", "test", "--target", "assistant.nope")
     assert bad.exit_code == 1 and "unknown target" in bad.output
+
+
+def test_optional_fields_left_unset_do_not_cause_a_perpetual_diff(project: Path) -> None:
+    # a json_schema without description or strict, and a file_search tool without options
+    triage = project / "triage" / "assistant.yaml"
+    text = triage.read_text()
+    text = text.replace(
+        "    description: Category, urgency and a one-line summary of a support ticket.\n", ""
+    ).replace("    strict: true\n", "")
+    assert "description: Category" not in text and "strict" not in text
+    triage.write_text(text)
+    support = project / "support" / "assistant.yaml"
+    support.write_text(
+        support.read_text().replace(
+            "      max_num_results: 8\n      ranking_options:\n        ranker: auto\n"
+            "        score_threshold: 0.3\n",
+            "",
+        )
+    )
+    assert "max_num_results" not in support.read_text()
+    _apply(project)
+    result = run(project, "plan", "-e", "test", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
