@@ -54,9 +54,8 @@ class Shape:
     def describe(self) -> str:
         """``A assistants, S stores (F files), D contents`` for tables."""
         files = sum(self.store_files)
-        return (
-            f"{self.assistants} asst, {self.stores} stores ({files} files), {self.uploads} uploads"
-        )
+        stores = "1 store" if self.stores == 1 else f"{self.stores} stores"
+        return f"{self.assistants} asst, {stores} ({files} files), {self.uploads} uploads"
 
 
 def _environment(base_url: str) -> str:
