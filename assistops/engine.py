@@ -13,6 +13,7 @@ The CLI and the tests call these functions; nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from assistops.apply import ApplyOptions, ApplyResult, apply_plan
 from assistops.config.project import Project, load_project
 from assistops.errors import ConfigError, PlanError, Problem
 from assistops.live import read_live
+from assistops.locking import exclusive
 from assistops.payloads import (
     Context,
     assistant_body,
@@ -247,31 +249,65 @@ def apply(
     env = project.environment(environment)
     options = options or ApplyOptions()
     writer = open_writer(project, environment)
+    lock_path = writer.lock_path()
+    lock: AbstractContextManager[None] = (
+        exclusive(lock_path, "destroy" if destroy else "apply") if lock_path else nullcontext()
+    )
     try:
-        current = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
-        if saved is not None and plan_file is not None:
-            check_fresh(saved, current, plan_file)
-        if env.protected and current.deletes and not allow_delete:
-            names = ", ".join(r.address for r in current.deletes[:5])
-            raise PlanError(
-                f"environment '{environment}' is protected and the plan deletes {names}"
-                f"{' ...' if len(current.deletes) > 5 else ''}; nothing was changed. "
-                "Re-run with --allow-delete if that is intended."
+        with lock:
+            return _apply_locked(
+                project,
+                environment,
+                writer,
+                confirm=confirm,
+                saved=saved,
+                plan_file=plan_file,
+                targets=targets,
+                destroy=destroy,
+                allow_delete=allow_delete,
+                options=options,
+                protected=env.protected,
             )
-        if not current.has_changes:
-            return ApplyOutcome(current, None, current)
-        if not confirm(current):
-            raise PlanError("apply cancelled; nothing was changed")
-        result = apply_plan(current, writer, project.root, options)
-        verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
-        reconciled = 0
-        while verify.has_changes and reconciled < 2 and _only_duplicates(verify):
-            apply_plan(verify, writer, project.root, options)
-            reconciled += 1
-            verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
-        return ApplyOutcome(current, result, verify, reconciled)
     finally:
         writer.close()
+
+
+def _apply_locked(
+    project: Project,
+    environment: str,
+    writer: Writer,
+    *,
+    confirm: ConfirmFn,
+    saved: Plan | None,
+    plan_file: Path | None,
+    targets: list[str] | None,
+    destroy: bool,
+    allow_delete: bool,
+    options: ApplyOptions,
+    protected: bool,
+) -> ApplyOutcome:
+    current = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+    if saved is not None and plan_file is not None:
+        check_fresh(saved, current, plan_file)
+    if protected and current.deletes and not allow_delete:
+        names = ", ".join(r.address for r in current.deletes[:5])
+        raise PlanError(
+            f"environment '{environment}' is protected and the plan deletes {names}"
+            f"{' ...' if len(current.deletes) > 5 else ''}; nothing was changed. "
+            "Re-run with --allow-delete if that is intended."
+        )
+    if not current.has_changes:
+        return ApplyOutcome(current, None, current)
+    if not confirm(current):
+        raise PlanError("apply cancelled; nothing was changed")
+    result = apply_plan(current, writer, project.root, options)
+    verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+    reconciled = 0
+    while verify.has_changes and reconciled < 2 and _only_duplicates(verify):
+        apply_plan(verify, writer, project.root, options)
+        reconciled += 1
+        verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+    return ApplyOutcome(current, result, verify, reconciled)
 
 
 def _only_duplicates(plan: Plan) -> bool:

@@ -12,6 +12,7 @@ error (deletes are idempotent).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 Json = dict[str, Any]
@@ -54,6 +55,11 @@ class Reader(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (and stop an embedded server)."""
+
+    def lock_path(self) -> Path | None:
+        """A file apply locks while it writes, when the provider's state is on this machine
+        (the local backend); None when no lock is possible (remote services)."""
+        return None
 
 
 class Writer(Reader):

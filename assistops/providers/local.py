@@ -34,7 +34,12 @@ class LocalProvider(OpenAIProvider):
     """An :class:`OpenAIProvider` whose server it owns: :meth:`close` stops it."""
 
     def __init__(
-        self, running: RunningBackend, label: str, *, environment: str | None = None
+        self,
+        running: RunningBackend,
+        label: str,
+        *,
+        environment: str | None = None,
+        database: Path | None = None,
     ) -> None:
         client = openai.OpenAI(
             base_url=running.base_url,
@@ -45,6 +50,13 @@ class LocalProvider(OpenAIProvider):
         )
         super().__init__(client, label, environment=environment)
         self.running = running
+        self.database = database
+
+    def lock_path(self) -> Path | None:
+        """``<database>.lock`` beside the SQLite file (none for an in-memory database)."""
+        if self.database is None:
+            return None
+        return self.database.with_name(self.database.name + ".lock")
 
     def close(self) -> None:
         """Close the client, then stop the server and its database."""
@@ -63,7 +75,12 @@ def open_local(root: Path, settings: ProviderSettings) -> LocalProvider:
         db.parent.mkdir(parents=True, exist_ok=True)
     running = start_server(db=db, host="127.0.0.1", port=0)
     try:
-        return LocalProvider(running, settings.label, environment=settings.environment)
+        return LocalProvider(
+            running,
+            settings.label,
+            environment=settings.environment,
+            database=db if isinstance(db, Path) else None,
+        )
     except BaseException:
         running.stop()
         raise
