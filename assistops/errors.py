@@ -32,7 +32,9 @@ class Problem:
     def format(self) -> str:
         """``file:line: field: message (hint)`` on one line."""
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text
