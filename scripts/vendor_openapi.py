@@ -258,6 +258,35 @@ def patch_multipart_file(doc: dict[str, Any]) -> int:
     return 1
 
 
+def patch_discriminator_mapping(doc: dict[str, Any]) -> int:
+    """Discriminators without ``mapping`` get one built from each branch's ``enum``."""
+    schemas = _schemas(doc)
+    changed = 0
+
+    def walk(node: Json) -> None:
+        nonlocal changed
+        if isinstance(node, dict):
+            disc = node.get("discriminator")
+            if isinstance(disc, dict) and "mapping" not in disc:
+                mapping: dict[str, str] = {}
+                branches: list[Any] = node.get("oneOf") or node.get("anyOf") or []
+                for branch in branches:
+                    target = schemas[branch["$ref"].rsplit("/", 1)[1]]
+                    values = target["properties"][disc["propertyName"]]["enum"]
+                    mapping.update({value: branch["$ref"] for value in values})
+                disc["mapping"] = dict(sorted(mapping.items()))
+                changed += 1
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc["components"])
+    walk(doc["paths"])
+    return changed
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch(
         "nullable-to-anyof",
@@ -304,6 +333,15 @@ PATCHES: tuple[Patch, ...] = (
         "checks the uploaded bytes against `type: string` and rejects them. The part may "
         "hold any bytes, so its schema is empty.",
         patch_multipart_file,
+    ),
+    Patch(
+        "discriminator-mapping",
+        "`ChunkingStrategyRequestParam` and `CompoundFilter.filters` declare a "
+        "`discriminator` without `mapping`, so the implicit mapping takes the value as a "
+        "schema name (`#/components/schemas/auto`), which does not exist: every request "
+        "with a chunking strategy fails to validate. An explicit mapping is built from each "
+        "branch's `type` enum.",
+        patch_discriminator_mapping,
     ),
 )
 
