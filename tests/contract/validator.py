@@ -361,6 +361,7 @@ class _ValidatingStream(httpx2.SyncByteStream):
             found: list[Violation] = []
             for event, data in self._parser.feed(chunk):
                 self._last_event = event
+                self._recorder.events += 1
                 found.extend(contract.check_event(event, data, op=self._label))
             self._recorder.report(found)
             yield chunk
@@ -387,6 +388,7 @@ class ContractRecorder:
     contract: Contract = field(default_factory=load_contract)
     violations: list[Violation] = field(default_factory=list)
     exchanges: int = 0
+    events: int = 0  # server-sent events checked
     seen: set[str] = field(default_factory=set)  # operation ids exercised
 
     def event_hooks(self) -> Mapping[str, list[Any]]:
