@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import httpx2
 import openai
@@ -13,6 +15,11 @@ from assistops.providers.failures import is_quota
 # own default is 10 minutes). Retries stay at the SDK default (2).
 REQUEST_TIMEOUT = httpx2.Timeout(60.0, connect=10.0)
 MAX_RETRIES = 2
+
+#: Extra httpx2 event hooks (``{"request": [...], "response": [...]}``) put on every client
+#: made from now on. The test suite registers its OpenAPI contract validator here, so every
+#: exchange assistops itself makes is checked against the official description.
+OBSERVERS: list[dict[str, list[Callable[[Any], None]]]] = []
 
 
 def _refuse_quota_retry(response: httpx2.Response) -> None:
@@ -31,8 +38,12 @@ def _refuse_quota_retry(response: httpx2.Response) -> None:
 
 def make_http_client(transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
     """The HTTP client every provider's SDK client uses (``transport`` for tests only)."""
+    hooks: dict[str, list[Callable[[Any], None]]] = {"request": [], "response": []}
+    for observer in OBSERVERS:
+        for event, functions in observer.items():
+            hooks.setdefault(event, []).extend(functions)
+    # the quota check marks the response before observers and the SDK's retry logic see it
+    hooks["response"].insert(0, _refuse_quota_retry)
     return openai.DefaultHttpx2Client(
-        timeout=REQUEST_TIMEOUT,
-        transport=transport,
-        event_hooks={"response": [_refuse_quota_retry]},
+        timeout=REQUEST_TIMEOUT, transport=transport, event_hooks=hooks
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from contract.validator import ContractRecorder
 from engine_helpers import KEY, all_assistants, run, sdk
 
 from assistops.backend import BackendControl, RunningBackend
@@ -22,7 +23,9 @@ def _apply(root: Path, *extra: str) -> str:
     return result.output
 
 
-def test_apply_from_empty_then_plan_is_empty(project: Path, backend: RunningBackend) -> None:
+def test_apply_from_empty_then_plan_is_empty(
+    project: Path, backend: RunningBackend, contract_checked: ContractRecorder
+) -> None:
     first = _plan_json(project)
     assert first["summary"] == {"create": 10, "update": 0, "replace": 0, "delete": 0}
     out = _apply(project)
@@ -39,6 +42,8 @@ def test_apply_from_empty_then_plan_is_empty(project: Path, backend: RunningBack
     store = client.vector_stores.retrieve(store_id)
     assert store.file_counts.completed == 4
     assert KEY not in out
+    # every exchange above was validated against the OpenAPI description
+    assert contract_checked.exchanges >= 19
 
 
 def test_plan_is_empty_for_every_example_assistant(project: Path) -> None:

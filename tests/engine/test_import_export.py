@@ -347,8 +347,16 @@ def test_account_export_adopts_untagged_and_skips_foreign(
     result = CliRunner().invoke(
         cli,
         [
-            "export", str(dest), "--project", "bootstrap", "--base-url", backend.base_url,
-            "--api-key-env", KEY_ENV, "--files-from", str(originals),
+            "export",
+            str(dest),
+            "--project",
+            "bootstrap",
+            "--base-url",
+            backend.base_url,
+            "--api-key-env",
+            KEY_ENV,
+            "--files-from",
+            str(originals),
         ],
         catch_exceptions=False,
     )
@@ -376,8 +384,16 @@ def test_account_export_without_needed_files_writes_nothing(
     dest = tmp_path / "bootstrap"
     result = CliRunner().invoke(
         cli,
-        ["export", str(dest), "--project", "bootstrap", "--base-url", backend.base_url,
-         "--api-key-env", KEY_ENV],
+        [
+            "export",
+            str(dest),
+            "--project",
+            "bootstrap",
+            "--base-url",
+            backend.base_url,
+            "--api-key-env",
+            KEY_ENV,
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 1
