@@ -16,6 +16,7 @@ from assistops.diff import FieldChange
 PLAN_FORMAT_VERSION = 1
 
 Action = Literal["create", "update", "replace", "delete", "no-op"]
+ResourceKind = Literal["assistant", "vector_store", "file"]
 
 
 class ResourceChange(BaseModel):
@@ -24,7 +25,7 @@ class ResourceChange(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     address: str
-    kind: Literal["assistant", "vector_store", "file"]
+    kind: ResourceKind
     action: Action
     id: str | None = Field(None, description="Live id, when the object exists.")
     reasons: list[str] = Field(default_factory=list)

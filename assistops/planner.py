@@ -50,6 +50,7 @@ from assistops.plan import (
     DetachFile,
     Plan,
     ResourceChange,
+    ResourceKind,
     Step,
     UpdateAssistant,
     UpdateFileAttributes,
@@ -395,22 +396,10 @@ class _Builder:
         self, address: str, raw: Json, *, duplicate: bool, replaced: bool = False
     ) -> None:
         self.steps.append(DeleteVectorStore(address=address, id=raw["id"]))
-        if replaced:
-            return
-        self.resources.append(
-            ResourceChange(
-                address=address,
-                kind="vector_store",
-                action="delete",
-                id=raw["id"],
-                duplicate=duplicate,
-                orphan=not duplicate,
-                reasons=["duplicate of the same address (an interrupted or retried create)"]
-                if duplicate
-                else ["no longer declared"],
-                before={"name": raw.get("name")},
+        if not replaced:
+            self.resources.append(
+                _deletion(address, "vector_store", raw["id"], duplicate, {"name": raw.get("name")})
             )
-        )
 
     # -- assistants ------------------------------------------------------------------------
 
@@ -543,20 +532,8 @@ class _Builder:
 
     def _delete_assistant(self, address: str, raw: Json, *, duplicate: bool) -> None:
         self.steps.append(DeleteAssistant(address=address, id=raw["id"]))
-        self.resources.append(
-            ResourceChange(
-                address=address,
-                kind="assistant",
-                action="delete",
-                id=raw["id"],
-                duplicate=duplicate,
-                orphan=not duplicate,
-                reasons=["duplicate of the same address (an interrupted or retried create)"]
-                if duplicate
-                else ["no longer declared"],
-                before={"name": raw.get("name"), "model": raw.get("model")},
-            )
-        )
+        before = {"name": raw.get("name"), "model": raw.get("model")}
+        self.resources.append(_deletion(address, "assistant", raw["id"], duplicate, before))
 
     # -- orphans ---------------------------------------------------------------------------
 
@@ -585,20 +562,9 @@ class _Builder:
                 base = name.basename if name else raw["id"]
                 address = f"file.unused:{base}@{sha16[:12]}"
                 self.steps.append(DeleteFile(address=address, id=raw["id"]))
-                duplicate = sha16 in needed
+                before = {"filename": raw.get("filename"), "bytes": raw.get("bytes")}
                 self.resources.append(
-                    ResourceChange(
-                        address=address,
-                        kind="file",
-                        action="delete",
-                        id=raw["id"],
-                        duplicate=duplicate,
-                        orphan=not duplicate,
-                        reasons=["a second upload of the same content"]
-                        if duplicate
-                        else ["no declared file has this content any more"],
-                        before={"filename": raw.get("filename"), "bytes": raw.get("bytes")},
-                    )
+                    _deletion(address, "file", raw["id"], sha16 in needed, before)
                 )
 
 
@@ -668,6 +634,33 @@ def _keeper(candidates: list[Json], desired_digest: str) -> Json | None:
         if recorded and recorded[0] == desired_digest:
             return raw
     return candidates[0]
+
+
+_DELETE_REASONS = {
+    ("file", True): "a second upload of the same content",
+    ("file", False): "no declared file has this content any more",
+}
+
+
+def _deletion(
+    address: str, kind: ResourceKind, object_id: str, duplicate: bool, before: dict[str, Any]
+) -> ResourceChange:
+    """The change that deletes a duplicate or an orphan (tagged as ours, no longer declared)."""
+    default = (
+        "duplicate of the same address (an interrupted or retried create)"
+        if duplicate
+        else "no longer declared"
+    )
+    return ResourceChange(
+        address=address,
+        kind=kind,
+        action="delete",
+        id=object_id,
+        duplicate=duplicate,
+        orphan=not duplicate,
+        reasons=[_DELETE_REASONS.get((kind, duplicate), default)],
+        before=before,
+    )
 
 
 def _obs(rev: str) -> str:
