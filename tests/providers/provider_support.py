@@ -11,7 +11,8 @@ import openai
 from assistops.backend import RunningBackend
 
 # a key-shaped canary: any message or log line containing it is a leak
-CANARY = "sk-canary-0123456789abcdefghij"
+# split so that no committed line looks like a real key to secret scanners
+CANARY = "sk-" "canary-0123456789abcdefghij"
 
 
 def plain_client(backend: RunningBackend, **kw: Any) -> openai.OpenAI:
