@@ -91,11 +91,7 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
 
 def desired(start: Path, environment: str) -> DesiredState:
     """The desired state of one environment; raises ConfigError listing every problem."""
-    report = validate(start, [environment])
-    if report.problems:
-        raise ConfigError(report.problems)
-    project = load_project(start)
-    return Renderer(project).render(environment).state
+    return _desired_state(load_project(start), environment)
 
 
 def payloads(start: Path, environment: str, names: list[str] | None = None) -> list[dict[str, Any]]:
@@ -319,5 +315,5 @@ def _desired_state(project: Project, environment: str) -> DesiredState:
     rendered = renderer.render(environment)
     problems = _unique(rendered.problems + check(project, rendered) + check_environments(project))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     return rendered.state

@@ -1,8 +1,8 @@
 """Project + environment -> desired state: merge overrides, render templates, hash files.
 
-``render_environment`` never stops at the first problem: it renders what it can and returns
-every problem it met, so ``validate`` can report them all at once. ``desired_state`` is the
-strict entry point used by plan and render: any problem raises ConfigError before any API call.
+``Renderer.render`` never stops at the first problem: it renders what it can and returns every
+problem it met, so ``validate`` can report them all at once. The strict entry point is
+``engine.desired``: any problem raises ConfigError before any API call.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from assistops.config.models import (
 from assistops.config.problems import field_path, problems_from_validation
 from assistops.config.project import Declaration, Project
 from assistops.config.yamlio import Document
-from assistops.errors import ConfigError, Problem
+from assistops.errors import Problem
 from assistops.render.files import FileCache, LocalFile, resolve_globs
 from assistops.render.merge import Layer, Merged, merge
 from assistops.render.schema_files import SchemaFiles
@@ -431,23 +431,11 @@ class Renderer:
             return None
 
 
-def desired_state(project: Project, env_name: str, revision: str | None = None) -> DesiredState:
-    """The desired state of one environment; raises ConfigError on any problem."""
-    from assistops.validate import check
-
-    rendered = Renderer(project, revision).render(env_name)
-    problems = rendered.problems + check(project, rendered)
-    if problems:
-        raise ConfigError(problems)
-    return rendered.state
-
-
 __all__ = [
     "Rendered",
     "Renderer",
     "SchemaSource",
     "Tool",
     "config_revision",
-    "desired_state",
     "digest_of",
 ]
