@@ -58,33 +58,48 @@ def _type_name(value: Any) -> str:
     }.get(type(value), "null")
 
 
-def check_metadata(value: Any, param: str = "metadata") -> dict[str, str] | None:
-    """Validate a ``metadata`` map (≤16 keys, keys ≤64 chars, string values ≤512 chars)."""
-    if value is None:
-        return None
+def _check_map(value: Any, param: str, max_keys: int, key_max: int) -> dict[str, Any]:
+    """The rules metadata and attributes share: an object, key count, key length."""
     if not isinstance(value, dict):
         raise invalid(
             param,
             f"Invalid type for '{param}': expected an object, but got {_type_name(value)} instead.",
             "invalid_type",
         )
-    if len(value) > METADATA_MAX_KEYS:
+    if len(value) > max_keys:
         raise invalid(
             param,
             f"Invalid '{param}': too many properties. Expected an object with at most "
-            f"{METADATA_MAX_KEYS} properties, but got an object with {len(value)} properties "
-            "instead.",
+            f"{max_keys} properties, but got an object with {len(value)} properties instead.",
             "object_above_max_properties",
         )
-    for key, item in value.items():
-        if len(key) > METADATA_KEY_MAX:
+    for key in value:
+        if len(key) > key_max:
             raise invalid(
                 f"{param}.{key}",
                 f"Invalid property name in '{param}': '{key}' is too long. Expected a string "
-                f"with maximum length {METADATA_KEY_MAX}, but got a string with length "
-                f"{len(key)} instead.",
+                f"with maximum length {key_max}, but got a string with length {len(key)} "
+                "instead.",
                 "invalid_property_name",
             )
+    return value
+
+
+def _string_too_long(param: str, item: str, limit: int) -> None:
+    if len(item) > limit:
+        raise invalid(
+            param,
+            f"Invalid '{param}': string too long. Expected a string with maximum length "
+            f"{limit}, but got a string with length {len(item)} instead.",
+            "string_above_max_length",
+        )
+
+
+def check_metadata(value: Any, param: str = "metadata") -> dict[str, str] | None:
+    """Validate a ``metadata`` map (≤16 keys, keys ≤64 chars, string values ≤512 chars)."""
+    if value is None:
+        return None
+    for key, item in _check_map(value, param, METADATA_MAX_KEYS, METADATA_KEY_MAX).items():
         if not isinstance(item, str):
             raise invalid(
                 f"{param}.{key}",
@@ -92,13 +107,7 @@ def check_metadata(value: Any, param: str = "metadata") -> dict[str, str] | None
                 f"{_type_name(item)} instead.",
                 "invalid_type",
             )
-        if len(item) > METADATA_VALUE_MAX:
-            raise invalid(
-                f"{param}.{key}",
-                f"Invalid '{param}.{key}': string too long. Expected a string with maximum "
-                f"length {METADATA_VALUE_MAX}, but got a string with length {len(item)} instead.",
-                "string_above_max_length",
-            )
+        _string_too_long(f"{param}.{key}", item, METADATA_VALUE_MAX)
     return dict(value)
 
 
@@ -106,29 +115,7 @@ def check_attributes(value: Any, param: str = "attributes") -> dict[str, Any] | 
     """Validate vector-store file ``attributes`` (≤16 keys; string ≤512, number or bool)."""
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise invalid(
-            param,
-            f"Invalid type for '{param}': expected an object, but got {_type_name(value)} instead.",
-            "invalid_type",
-        )
-    if len(value) > ATTRIBUTES_MAX_KEYS:
-        raise invalid(
-            param,
-            f"Invalid '{param}': too many properties. Expected an object with at most "
-            f"{ATTRIBUTES_MAX_KEYS} properties, but got an object with {len(value)} properties "
-            "instead.",
-            "object_above_max_properties",
-        )
-    for key, item in value.items():
-        if len(key) > ATTRIBUTE_KEY_MAX:
-            raise invalid(
-                f"{param}.{key}",
-                f"Invalid property name in '{param}': '{key}' is too long. Expected a string "
-                f"with maximum length {ATTRIBUTE_KEY_MAX}, but got a string with length "
-                f"{len(key)} instead.",
-                "invalid_property_name",
-            )
+    for key, item in _check_map(value, param, ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX).items():
         if item is not None and not isinstance(item, str | int | float | bool):
             raise invalid(
                 f"{param}.{key}",
@@ -136,14 +123,8 @@ def check_attributes(value: Any, param: str = "attributes") -> dict[str, Any] | 
                 f"got {_type_name(item)} instead.",
                 "invalid_type",
             )
-        if isinstance(item, str) and len(item) > ATTRIBUTE_VALUE_MAX:
-            raise invalid(
-                f"{param}.{key}",
-                f"Invalid '{param}.{key}': string too long. Expected a string with maximum "
-                f"length {ATTRIBUTE_VALUE_MAX}, but got a string with length {len(item)} "
-                "instead.",
-                "string_above_max_length",
-            )
+        if isinstance(item, str):
+            _string_too_long(f"{param}.{key}", item, ATTRIBUTE_VALUE_MAX)
     return dict(value)
 
 
