@@ -103,6 +103,13 @@ def _key_hint(ctx: CallContext) -> str:
     return f"the environment variable {ctx.key_env}" if ctx.key_env else "the client's API key"
 
 
+def _retries(exc: openai.APIStatusError, ctx: CallContext) -> str:
+    """How many retries the SDK really made: the last attempt says so in its header."""
+    made = exc.response.request.headers.get("x-stainless-retry-count")
+    count = int(made) if made is not None and made.isdigit() else ctx.max_retries
+    return "no retry" if count == 0 else f"{count} retr{'y' if count == 1 else 'ies'}"
+
+
 def _advice(exc: openai.APIStatusError, ctx: CallContext) -> str:
     status = exc.status_code
     if status == 401:
@@ -119,10 +126,10 @@ def _advice(exc: openai.APIStatusError, ctx: CallContext) -> str:
             f"that owns the key in {_key_hint(ctx)} (not retried)"
         )
     if status == 429:
-        return f"still rate limited after {ctx.max_retries} retries: wait a minute, then run again"
+        return f"still rate limited after {_retries(exc, ctx)}: wait a minute, then run again"
     if status >= 500:
         return (
-            f"the service failed (after {ctx.max_retries} retries): run again, "
+            f"the service failed (after {_retries(exc, ctx)}): run again, "
             "apply is safe to repeat"
         )
     if status in (400, 422) and exc.param:

@@ -84,3 +84,17 @@ def test_no_op_plan_uses_only_the_lower_bound_of_list_calls(
         "GET /v1/files": 1,
         "GET /v1/vector_stores/{vector_store_id}/files": 1,
     }
+
+
+def test_the_error_says_how_many_retries_were_really_made(
+    project: Path, control: BackendControl
+) -> None:
+    control.add_fault("error", "POST /v1/assistants", first=1, should_retry=False)
+    result = run(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "1")
+    assert result.exit_code == 1
+    assert "500" in result.output and "(after no retry)" in result.output
+    control.clear_faults()
+    control.add_fault("error", "POST /v1/assistants", first=1, times=3)
+    result = run(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "1")
+    assert result.exit_code == 1
+    assert "(after 2 retries)" in result.output
