@@ -34,8 +34,8 @@ from pathlib import Path
 
 from bench_projects import ENVIRONMENT, KEY_ENV, Shape, Spec, example_project, synthetic_project
 
-from assistops import engine
-from assistops.apply import ApplyOptions
+from assistops import api
+from assistops.api import ApplyOptions
 from assistops.backend import BackendControl, start_server
 from assistops.limits import FILES_LIST_LIMIT_MAX, LIST_LIMIT_MAX
 
@@ -253,7 +253,7 @@ def apply_ok(shape: Shape, concurrency: int) -> Callable[[], None]:
 
     def action() -> None:
         options = ApplyOptions(concurrency=concurrency)
-        outcome = engine.apply(shape.root, ENVIRONMENT, confirm=lambda _: True, options=options)
+        outcome = api.apply(shape.root, ENVIRONMENT, confirm=lambda _: True, options=options)
         if outcome.verify is None or outcome.verify.has_changes:
             raise RuntimeError(f"{shape.name}: apply did not converge")
 
@@ -264,7 +264,7 @@ def plan_noop(shape: Shape) -> Callable[[], None]:
     """Plan, and insist there is nothing to do."""
 
     def action() -> None:
-        if engine.plan(shape.root, ENVIRONMENT).has_changes:
+        if api.plan(shape.root, ENVIRONMENT).has_changes:
             raise RuntimeError(f"{shape.name}: the plan after apply is not empty")
 
     return action

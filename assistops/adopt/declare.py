@@ -22,17 +22,17 @@ from assistops.adopt.names import Layout, safe_basename
 from assistops.adopt.writer import ProjectFiles
 from assistops.adopt.yamltext import to_yaml
 from assistops.config.project import unsafe_pattern
-from assistops.diff import DEFAULT_RANKERS, chunking_projection
-from assistops.limits import ATTRIBUTES_MAX_KEYS, METADATA_MAX_KEYS
-from assistops.providers.base import Json
-from assistops.spec import assistant_address, vector_store_address
-from assistops.tags import (
+from assistops.kinds.assistant import DEFAULT_RANKERS, assistant_address
+from assistops.kinds.tags import (
     PATH_ATTRIBUTE,
     RESERVED_ATTRIBUTES,
     RESERVED_METADATA,
     SHA_ATTRIBUTE,
     UploadName,
 )
+from assistops.kinds.vector_store import chunking_projection, vector_store_address
+from assistops.limits import ATTRIBUTES_MAX_KEYS, METADATA_MAX_KEYS
+from assistops.providers.base import Json
 
 
 @dataclass

@@ -16,10 +16,10 @@ from assistops.adopt import AdoptError
 from assistops.adopt.declare import AssistantDraft, StoreDraft
 from assistops.adopt.tagging import tag_assistant, tag_store
 from assistops.adopt.writer import ProjectFiles
+from assistops.api import compute_plan, validate
 from assistops.config.project import load_project
-from assistops.engine import compute_plan, validate
+from assistops.engine.plan import ResourceChange
 from assistops.errors import AssistopsError, ConfigError, Problem
-from assistops.plan import ResourceChange
 from assistops.providers.base import Json, Writer
 from assistops.render.desired import Renderer
 

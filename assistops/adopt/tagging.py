@@ -19,10 +19,13 @@ from typing import Any
 
 from assistops.adopt.contents import sha256_of
 from assistops.adopt.declare import AssistantDraft, StoreDraft, user_attributes, user_metadata
-from assistops.payloads import file_attributes, owner_tags
+from assistops.kinds import assistant, vector_store
+from assistops.kinds.assistant import AssistantSpec
+from assistops.kinds.file import FileSpec, file_attributes
+from assistops.kinds.spec import DesiredState
+from assistops.kinds.tags import UploadName
+from assistops.kinds.vector_store import VectorStoreSpec
 from assistops.providers.base import Json, Writer
-from assistops.spec import AssistantSpec, DesiredState, FileSpec, VectorStoreSpec
-from assistops.tags import UploadName
 
 
 def tag_store(writer: Writer, state: DesiredState, draft: StoreDraft) -> list[str]:
@@ -89,14 +92,15 @@ def tag_assistant(
 
 
 def _tags(spec: AssistantSpec | VectorStoreSpec, state: DesiredState) -> dict[str, str]:
-    files = {a: s for a, s in state.resources.items() if isinstance(s, FileSpec)}
-    return owner_tags(
-        spec,
-        project=state.project,
-        environment=state.environment,
-        revision=state.revision,
-        files=files if isinstance(spec, AssistantSpec) else {},
-    )
+    where = {
+        "project": state.project,
+        "environment": state.environment,
+        "revision": state.revision,
+    }
+    if isinstance(spec, AssistantSpec):
+        files = {a: s for a, s in state.resources.items() if isinstance(s, FileSpec)}
+        return assistant.owner_tags(spec, files=files, **where)
+    return vector_store.owner_tags(spec, **where)
 
 
 def _our_uploads(uploads: list[Json], state: DesiredState) -> dict[tuple[str, int], str]:

@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from assistops import engine
-from assistops.apply import ApplyOptions, Event
+from assistops import api
 from assistops.cli.console import make_console
 from assistops.cli.options import F, env_option, project_option, target_option
 from assistops.cli.plan import show_plan
+from assistops.engine.options import Event
+from assistops.engine.plan import Plan
 from assistops.errors import PlanError
 from assistops.output import render_text
-from assistops.plan import Plan
 
 
 class _Reporter:
@@ -58,7 +58,7 @@ class _Reporter:
             self.console.print(f"  {event.message}: {event.address}", markup=False)
 
 
-def _confirm(auto_approve: bool, verb: str) -> engine.ConfirmFn:
+def _confirm(auto_approve: bool, verb: str) -> api.ConfirmFn:
     def confirm(plan: Plan) -> bool:
         if auto_approve:
             return True
@@ -92,16 +92,14 @@ def _run(
     verb = "destroy" if destroy else "apply"
     out = make_console()
     with _Reporter() as reporter:
-        outcome = engine.apply(
-            project,
-            env,
-            confirm=_confirm(auto_approve, verb),
+        options = api.ApplyOptions(
+            plan=api.PlanOptions(targets=targets, destroy=destroy),
             plan_file=plan_file,
-            targets=list(targets) or None,
-            destroy=destroy,
             allow_delete=allow_delete,
-            options=ApplyOptions(concurrency=concurrency, on_event=reporter),
+            concurrency=concurrency,
+            on_event=reporter,
         )
+        outcome = api.apply(project, env, confirm=_confirm(auto_approve, verb), options=options)
     if outcome.result is None:
         out.print(f"No changes. {outcome.plan.project}/{outcome.plan.environment} already "
                   "matches the declarations.", markup=False)

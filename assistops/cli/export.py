@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
+from assistops.adopt.exporter import export_account, export_project
 from assistops.cli.adoption import print_outcome
 from assistops.cli.console import make_console
-from assistops.exporter import export_account, export_project
 
 ACCOUNT_ENV = "default"
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from assistops.adopt.importer import import_assistant
 from assistops.cli.adoption import print_outcome
 from assistops.cli.console import make_console
 from assistops.cli.options import env_option, project_option
-from assistops.importer import import_assistant
 
 
 @click.command("import")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from assistops import engine
+from assistops import api
 from assistops.cli.console import make_console
 from assistops.cli.options import env_option, format_option, project_option, target_option
+from assistops.engine.plan import Plan
+from assistops.engine.saved_plan import write_plan
 from assistops.output import render_json, render_markdown, render_text
-from assistops.plan import Plan
-from assistops.saved_plan import write_plan
 
 
 def show_plan(plan: Plan, fmt: str, *, color: bool | None = None) -> str:
@@ -48,10 +48,10 @@ def plan(
     no_color: bool,
 ) -> None:
     """Compare the declarations with live state in ENV and show the changes."""
-    result = engine.plan(project, env, targets=list(targets) or None, destroy=destroy)
+    result = api.plan(project, env, api.PlanOptions(targets=targets, destroy=destroy))
     click.echo(show_plan(result, fmt, color=False if no_color else None), nl=False)
     if out is not None:
-        write_plan(result, out)
+        write_plan(render_json(result), out)
         make_console(stderr=True).print(
             f"Saved the plan to {out}. Apply exactly it with: assistops apply {out}", markup=False
         )

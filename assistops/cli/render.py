@@ -13,7 +13,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
-from assistops import engine
+from assistops import api
 from assistops.cli.options import format_option, project_option
 
 
@@ -24,7 +24,7 @@ from assistops.cli.options import format_option, project_option
 @format_option("yaml", "json", default="yaml")
 def render(project: Path, env: str, names: tuple[str, ...], fmt: str) -> None:
     """Print the request bodies for each resource (or only NAMES), references as ${address}."""
-    payloads = engine.payloads(project, env, list(names) or None)
+    payloads = api.payloads(project, env, list(names) or None)
     if names and not payloads:
         raise click.UsageError(f"nothing declared is named {', '.join(names)}")
     if fmt == "json":

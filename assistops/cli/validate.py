@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from assistops import engine
+from assistops import api
 from assistops.cli.console import make_console
 from assistops.cli.options import format_option, project_option
 
@@ -18,7 +18,7 @@ from assistops.cli.options import format_option, project_option
 @format_option("text", "json", default="text")
 def validate(project: Path, envs: tuple[str, ...], fmt: str) -> None:
     """Check declarations, templates, files and schemas offline (no API key, no network)."""
-    report = engine.validate(project, list(envs) or None)
+    report = api.validate(project, list(envs) or None)
     if fmt == "json":
         click.echo(
             json.dumps(

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from assistops.diff import FieldChange, text_diff
-from assistops.plan import Plan, ResourceChange
+from assistops.engine.diff import FieldChange, text_diff
+from assistops.engine.plan import Plan, ResourceChange
 
 NO_CHANGES = "No changes. Live state matches the declarations."
 

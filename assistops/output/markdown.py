@@ -12,7 +12,8 @@ import html
 import re
 from typing import Any
 
-from assistops.diff import FieldChange
+from assistops.engine.diff import FieldChange
+from assistops.engine.plan import Plan, ResourceChange
 from assistops.output.common import (
     DEFAULT_MAX_LINES,
     SYMBOLS,
@@ -34,7 +35,6 @@ from assistops.output.common import (
     value_lines,
 )
 from assistops.output.steps import explain_steps
-from assistops.plan import Plan, ResourceChange
 
 #: GitHub's maximum length of an issue or pull-request comment, in characters.
 GITHUB_COMMENT_LIMIT = 65536

@@ -11,24 +11,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from assistops.diff import FieldChange
-from assistops.plan import PLAN_FORMAT_VERSION, Plan, ResourceChange
+from assistops import kinds
+from assistops.engine.diff import FieldChange
+from assistops.engine.plan import PLAN_FORMAT_VERSION, Plan, ResourceChange
 
 FORMAT_VERSION = PLAN_FORMAT_VERSION
 
-#: Fields of each step, by ``op``: the contract lists them, the step models must have them.
+#: Fields of each step, by ``op``, besides ``op`` and ``address``: each step type's own fields,
+#: as the registry of kinds lists the types (``docs/plan-format.md`` documents them).
 STEP_FIELDS: dict[str, tuple[str, ...]] = {
-    "upload_file": ("path", "sha256", "bytes", "filename"),
-    "create_vector_store": ("body",),
-    "update_vector_store": ("id", "body"),
-    "attach_files": ("store", "files", "detach_first"),
-    "update_file_attributes": ("store", "file_id", "attributes"),
-    "detach_file": ("store", "file_id"),
-    "create_assistant": ("body",),
-    "update_assistant": ("id", "body"),
-    "delete_assistant": ("id",),
-    "delete_vector_store": ("id",),
-    "delete_file": ("id",),
+    t.model_fields["op"].default: t.json_fields() for t in kinds.step_types()
 }
 
 

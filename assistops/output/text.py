@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistops.diff import FieldChange
+from assistops.engine.diff import FieldChange
+from assistops.engine.plan import Plan, ResourceChange
 from assistops.output.common import (
     DEFAULT_MAX_LINES,
     SYMBOLS,
@@ -39,7 +40,6 @@ from assistops.output.common import (
     value_lines,
 )
 from assistops.output.steps import explain_steps
-from assistops.plan import Plan, ResourceChange
 
 _ANSI = {
     "+": "32",  # green

@@ -119,3 +119,48 @@ class Writer(Reader):
     @abstractmethod
     def detach_file(self, vector_store_id: str, file_id: str) -> None:
         """``DELETE /vector_stores/{id}/files/{file_id}``; already gone is fine."""
+
+
+class ReadOnly(Reader):
+    """A provider seen through its read methods only: what plan and diff hold, so that no
+    code path of theirs can change live state (only apply is handed the Writer)."""
+
+    def __init__(self, provider: Reader) -> None:
+        self._provider = provider
+        self.label = provider.label
+
+    def list_assistants(self) -> list[Json]:
+        """See :meth:`Reader.list_assistants`."""
+        return self._provider.list_assistants()
+
+    def list_vector_stores(self) -> list[Json]:
+        """See :meth:`Reader.list_vector_stores`."""
+        return self._provider.list_vector_stores()
+
+    def list_vector_store_files(self, vector_store_id: str) -> list[Json]:
+        """See :meth:`Reader.list_vector_store_files`."""
+        return self._provider.list_vector_store_files(vector_store_id)
+
+    def list_files(self) -> list[Json]:
+        """See :meth:`Reader.list_files`."""
+        return self._provider.list_files()
+
+    def retrieve_assistant(self, assistant_id: str) -> Json:
+        """See :meth:`Reader.retrieve_assistant`."""
+        return self._provider.retrieve_assistant(assistant_id)
+
+    def retrieve_vector_store(self, vector_store_id: str) -> Json:
+        """See :meth:`Reader.retrieve_vector_store`."""
+        return self._provider.retrieve_vector_store(vector_store_id)
+
+    def vector_store_file_content(self, vector_store_id: str, file_id: str) -> str:
+        """See :meth:`Reader.vector_store_file_content`."""
+        return self._provider.vector_store_file_content(vector_store_id, file_id)
+
+    def close(self) -> None:
+        """Close the provider underneath."""
+        self._provider.close()
+
+    def lock_path(self) -> Path | None:
+        """See :meth:`Reader.lock_path`."""
+        return self._provider.lock_path()

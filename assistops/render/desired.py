@@ -26,21 +26,15 @@ from assistops.config.problems import field_path, problems_from_validation
 from assistops.config.project import Declaration, Project
 from assistops.config.yamlio import Document
 from assistops.errors import Problem
+from assistops.kinds.assistant import AssistantSpec, assistant_address
+from assistops.kinds.file import FileSpec, file_address
+from assistops.kinds.spec import DesiredState, digest_of
+from assistops.kinds.spec import Spec as ResourceSpec
+from assistops.kinds.vector_store import VectorStoreSpec, vector_store_address
 from assistops.render.files import FileCache, LocalFile, resolve_globs
 from assistops.render.merge import Layer, Merged, merge
 from assistops.render.schema_files import SchemaFiles
 from assistops.render.templates import make_environment, render
-from assistops.spec import (
-    AssistantSpec,
-    DesiredState,
-    FileSpec,
-    ResourceSpec,
-    VectorStoreSpec,
-    assistant_address,
-    digest_of,
-    file_address,
-    vector_store_address,
-)
 
 Loc = tuple[str | int, ...]
 

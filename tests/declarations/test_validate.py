@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistops import limits
-from assistops.tags import RESERVED_METADATA
+from assistops.kinds.tags import RESERVED_METADATA
 
 from .helpers import BASE, EXAMPLE, reported, run, write_project
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from engine_helpers import EXAMPLE
 
 from assistops.cli.main import cli
-from assistops.locking import exclusive
+from assistops.engine.locking import exclusive
 
 
 def test_a_second_apply_on_the_same_local_database_fails_naming_the_holder(

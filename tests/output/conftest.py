@@ -15,7 +15,7 @@ from plan_builders import (
     update_change,
 )
 
-from assistops.plan import Plan
+from assistops.engine.plan import Plan
 
 
 @pytest.fixture

@@ -9,18 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from assistops.diff import compare
-from assistops.plan import (
-    CreateAssistant,
-    CreateVectorStore,
-    DeleteAssistant,
-    DeleteVectorStore,
-    Plan,
-    ResourceChange,
-    Step,
-    UpdateAssistant,
-    UpdateVectorStore,
-)
+from assistops.engine.diff import compare
+from assistops.engine.plan import Plan, ResourceChange, Step
+from assistops.kinds.assistant import CreateAssistant, DeleteAssistant, UpdateAssistant
+from assistops.kinds.vector_store import CreateVectorStore, DeleteVectorStore, UpdateVectorStore
 
 OLD_INSTRUCTIONS = "You help customers of Acme.\nBe terse.\nNever promise refunds.\nSign as Acme."
 NEW_INSTRUCTIONS = (

@@ -20,9 +20,11 @@ from plan_builders import (
     update_change,
 )
 
+from assistops.engine.plan import PHASES, Plan, ResourceChange, Step
+from assistops.kinds.file import UploadFile
+from assistops.kinds.vector_store import AttachFiles
 from assistops.output import FORMAT_VERSION, plan_document, render_json
 from assistops.output.plan_json import STEP_FIELDS
-from assistops.plan import PHASES, AttachFiles, Plan, ResourceChange, Step, UploadFile
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plan-format.md"
 # objects whose keys are data (request bodies, live fields), not part of the format
@@ -169,7 +171,7 @@ def test_every_step_type_is_part_of_the_format() -> None:
     union = typing.get_args(typing.get_args(Step)[0])
     models = {m.model_fields["op"].default: m for m in union}
     assert set(models) == set(STEP_FIELDS)
-    assert {op for _, ops in PHASES for op in ops} == set(STEP_FIELDS)
+    assert {t.model_fields["op"].default for _, types in PHASES for t in types} == set(STEP_FIELDS)
     for op, model in models.items():
         # a field added to a step must be added to the format (and its documentation)
         assert set(model.model_fields) == {"op", "address", *STEP_FIELDS[op]}, op

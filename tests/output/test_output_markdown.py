@@ -6,7 +6,9 @@ import re
 
 from plan_builders import PlanFactory, create_change, noop_change, update_change
 
-from assistops.diff import FieldChange
+from assistops.engine.diff import FieldChange
+from assistops.engine.plan import Plan, ResourceChange
+from assistops.kinds.vector_store import DetachFile
 from assistops.output import (
     DEFAULT_LIMIT,
     GITHUB_COMMENT_LIMIT,
@@ -14,7 +16,6 @@ from assistops.output import (
     render_markdown,
     summary_line,
 )
-from assistops.plan import DetachFile, Plan, ResourceChange
 
 
 def details_blocks(md: str) -> list[str]:

@@ -13,9 +13,10 @@ from plan_builders import (
     update_change,
 )
 
-from assistops.diff import FieldChange
+from assistops.engine.diff import FieldChange
+from assistops.engine.plan import Plan, ResourceChange
+from assistops.kinds.vector_store import DetachFile
 from assistops.output import NO_CHANGES, render_text
-from assistops.plan import DetachFile, Plan, ResourceChange
 
 
 def block(text: str, address_line: str) -> list[str]:

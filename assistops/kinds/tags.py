@@ -14,8 +14,9 @@ that is also the stateless record of an assistant's code-interpreter files.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from assistops.spec import ResourceSpec
+from assistops.kinds.spec import Spec, digest_of
 
 OWNER_KEY = "assistops"
 REVISION_KEY = "assistops_rev"
@@ -26,7 +27,7 @@ RESERVED_METADATA = (OWNER_KEY, REVISION_KEY)
 RESERVED_ATTRIBUTES = (PATH_ATTRIBUTE, SHA_ATTRIBUTE)
 
 
-def reserved_metadata_count(spec: ResourceSpec) -> int:
+def reserved_metadata_count(spec: Spec) -> int:
     """How many metadata keys assistops adds to this resource."""
     return len(RESERVED_METADATA)
 
@@ -99,3 +100,58 @@ class UploadName:
         if len(sha16) != 16 or any(c not in "0123456789abcdef" for c in sha16):
             return None
         return cls(project, env, sha16, base)
+
+
+def user_metadata(raw: dict[str, Any]) -> dict[str, str]:
+    """A live object's metadata without assistops' keys."""
+    metadata = raw.get("metadata") or {}
+    assert isinstance(metadata, dict)
+    return {str(k): str(v) for k, v in metadata.items() if k not in RESERVED_METADATA}
+
+
+def user_attributes(raw: dict[str, Any]) -> dict[str, Any]:
+    """A vector-store file's attributes without assistops' keys."""
+    attributes = raw.get("attributes") or {}
+    assert isinstance(attributes, dict)
+    return {str(k): v for k, v in attributes.items() if k not in RESERVED_ATTRIBUTES}
+
+
+def recorded_revision(raw: dict[str, Any]) -> tuple[str, str] | None:
+    """``(digest, revision)`` recorded on a live assistant or store by its last apply."""
+    metadata = raw.get("metadata") or {}
+    assert isinstance(metadata, dict)
+    return parse_revision(metadata.get(REVISION_KEY))
+
+
+def rev_digest(observable: object, write_only: object) -> str:
+    """The digest recorded in the ``assistops_rev`` tag: ``<observable>.<write-only[:8]>``."""
+    return f"{digest_of(observable)}.{digest_of(write_only)[:8]}"
+
+
+def split_rev_digest(value: str) -> tuple[str, str]:
+    """``(observable, write_only)`` digests from a recorded digest."""
+    obs, _, wo = value.partition(".")
+    return obs, wo
+
+
+def owner_of(raw: dict[str, Any], project: str, environment: str, prefix: str) -> str | None:
+    """The address a live object is tagged with, when it is ours (this project and
+    environment) and the address starts with ``prefix`` (its kind)."""
+    metadata = raw.get("metadata") or {}
+    assert isinstance(metadata, dict)
+    owner = Owner.parse(metadata.get(OWNER_KEY))
+    if owner and (owner.project, owner.environment) == (project, environment):
+        return owner.address if owner.address.startswith(prefix) else None
+    return None
+
+
+def pick_keeper(
+    candidates: list[dict[str, Any]], desired_digest: str
+) -> dict[str, Any] | None:
+    """Of several live objects claiming one address (oldest first): the one whose recorded
+    digest matches the desired spec, else the oldest. The others are duplicates."""
+    for raw in candidates:
+        recorded = recorded_revision(raw)
+        if recorded and recorded[0] == desired_digest:
+            return raw
+    return candidates[0] if candidates else None

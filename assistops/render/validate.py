@@ -18,10 +18,11 @@ from assistops.config.models import AssistantFile, VectorStoreFile
 from assistops.config.problems import field_path
 from assistops.config.project import PROJECT_FILE, Project
 from assistops.errors import Problem
+from assistops.kinds.assistant import AssistantSpec
+from assistops.kinds.tags import RESERVED_ATTRIBUTES, RESERVED_METADATA, reserved_metadata_count
+from assistops.kinds.vector_store import VectorStoreSpec
 from assistops.render.desired import Rendered, SchemaSource
 from assistops.render.merge import Merged
-from assistops.spec import AssistantSpec, VectorStoreSpec
-from assistops.tags import RESERVED_ATTRIBUTES, RESERVED_METADATA, reserved_metadata_count
 
 Loc = tuple[str | int, ...]
 

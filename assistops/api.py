@@ -1,13 +1,14 @@
-"""The facade: one function per verb, chaining the pipeline's phases.
+"""The facade: one function per verb, chaining the pipeline's stages.
 
     load      YAML files         -> Project              (assistops.config)
     render    Project + env      -> desired state        (assistops.render)
-    validate  rendered state     -> problems             (assistops.validate)
-    read      provider           -> live state           (assistops.live)
-    diff      desired vs live    -> plan                 (assistops.diff, assistops.planner)
-    apply     plan + provider    -> changes, verified    (assistops.apply)
+    validate  rendered state     -> problems             (assistops.render.validate)
+    read      provider           -> live state           (assistops.engine.live, via kinds)
+    diff      desired vs live    -> plan                 (assistops.engine.planner, via kinds)
+    apply     plan + provider    -> changes, verified    (assistops.engine.apply)
 
-The CLI and the tests call these functions; nothing here prints.
+The CLI and the tests call these functions; nothing here prints. ``plan`` only ever holds a
+read-only view of the provider; only ``apply`` holds a writer.
 """
 
 from __future__ import annotations
@@ -18,26 +19,39 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from assistops.apply import ApplyOptions, ApplyResult, apply_plan
+from assistops import kinds
 from assistops.config.project import Project, load_project
+from assistops.engine.apply import ApplyResult, apply_plan
+from assistops.engine.live import read_live
+from assistops.engine.locking import exclusive
+from assistops.engine.options import ApplyOptions, Event, PlanOptions
+from assistops.engine.plan import Plan
+from assistops.engine.planner import build_plan
+from assistops.engine.saved_plan import check_fresh, read_plan
 from assistops.errors import ConfigError, PlanError, Problem
-from assistops.live import read_live
-from assistops.locking import exclusive
-from assistops.payloads import (
-    Context,
-    assistant_body,
-    logical,
-    upload_body,
-    vector_store_body,
-    vector_store_file_body,
-)
-from assistops.plan import Plan
-from assistops.planner import build_plan
-from assistops.providers.base import Reader, Writer
+from assistops.kinds.file import FileSpec
+from assistops.kinds.spec import DesiredState, Spec
+from assistops.providers.base import Reader, ReadOnly, Writer
 from assistops.render.desired import Renderer
-from assistops.saved_plan import check_fresh, read_plan
-from assistops.spec import AssistantSpec, DesiredState, FileSpec, VectorStoreSpec
-from assistops.validate import check, check_environments
+from assistops.render.validate import check, check_environments
+
+__all__ = [
+    "ApplyOptions",
+    "ApplyOutcome",
+    "ConfirmFn",
+    "Event",
+    "PlanOptions",
+    "ValidationReport",
+    "apply",
+    "compute_plan",
+    "desired",
+    "load",
+    "open_reader",
+    "open_writer",
+    "payloads",
+    "plan",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -100,53 +114,14 @@ def payloads(start: Path, environment: str, names: list[str] | None = None) -> l
     ``names`` limits the output to resources whose logical name or address is listed.
     """
     state = desired(start, environment)
-    files = {a: s for a, s in state.resources.items() if isinstance(s, FileSpec)}
-    ctx: Context = {
-        "project": state.project,
-        "environment": state.environment,
-        "revision": state.revision,
-    }
     out: list[dict[str, Any]] = []
     for spec in state.resources.values():
-        if names and not _selected(spec, names):
-            continue
-        if isinstance(spec, FileSpec):
-            entry = {
-                "address": spec.address,
-                "request": "POST /v1/files",
-                "body": upload_body(spec, project=state.project, environment=state.environment),
-            }
-            out.append(entry)
-            if spec.owner.startswith("vector_store."):
-                store = state.resources[spec.owner]
-                assert isinstance(store, VectorStoreSpec)
-                out.append(
-                    {
-                        "address": spec.address,
-                        "request": f"POST /v1/vector_stores/{logical(store.address)}/files",
-                        "body": vector_store_file_body(spec, store, resolve=logical),
-                    }
-                )
-        elif isinstance(spec, VectorStoreSpec):
-            out.append(
-                {
-                    "address": spec.address,
-                    "request": "POST /v1/vector_stores",
-                    "body": vector_store_body(spec, **ctx),
-                }
-            )
-        elif isinstance(spec, AssistantSpec):
-            out.append(
-                {
-                    "address": spec.address,
-                    "request": "POST /v1/assistants",
-                    "body": assistant_body(spec, resolve=logical, files=files, **ctx),
-                }
-            )
+        if not names or _selected(spec, names):
+            out += kinds.kind_named(spec.kind).requests(spec, state)
     return out
 
 
-def _selected(spec: AssistantSpec | VectorStoreSpec | FileSpec, names: list[str]) -> bool:
+def _selected(spec: Spec, names: list[str]) -> bool:
     if spec.name in names or spec.address in names:
         return True
     return isinstance(spec, FileSpec) and spec.owner.split(".", 1)[1] in names
@@ -179,43 +154,42 @@ class ApplyOutcome:
 
 
 def open_writer(project: Project, environment: str) -> Writer:
-    """The provider of ``environment``, able to write (apply only)."""
+    """The provider of ``environment``, able to write (apply and import only)."""
     from assistops.providers import open_provider
 
     return open_provider(project, environment)
 
 
+def open_reader(project: Project, environment: str) -> Reader:
+    """The provider of ``environment`` behind a read-only view (plan, status, export)."""
+    return ReadOnly(open_writer(project, environment))
+
+
 def compute_plan(
-    project: Project,
-    environment: str,
-    reader: Reader,
-    *,
-    targets: list[str] | None = None,
-    destroy: bool = False,
+    project: Project, environment: str, reader: Reader, options: PlanOptions | None = None
 ) -> Plan:
     """Render the desired state, read live state, and diff them into a plan."""
+    options = options or PlanOptions()
     state = _desired_state(project, environment)
-    if destroy:
+    if options.destroy:
         state = state.model_copy(update={"resources": {}})
-    if targets:
-        unknown = [t for t in targets if t not in state.resources]
-        if unknown:
-            raise PlanError(
-                f"unknown target {', '.join(unknown)}; addresses look like assistant.<name>, "
-                "vector_store.<name> or file.<store>:<path> (see 'assistops plan')"
-            )
+    targets = list(options.targets)
+    unknown = [t for t in targets if t not in state.resources]
+    if unknown:
+        raise PlanError(
+            f"unknown target {', '.join(unknown)}; addresses look like assistant.<name>, "
+            "vector_store.<name> or file.<store>:<path> (see 'assistops plan')"
+        )
     live = read_live(reader, project.name, environment)
-    return build_plan(state, live, provider=reader.label, targets=targets)
+    return build_plan(state, live, provider=reader.label, targets=targets or None)
 
 
-def plan(
-    start: Path, environment: str, *, targets: list[str] | None = None, destroy: bool = False
-) -> Plan:
+def plan(start: Path, environment: str, options: PlanOptions | None = None) -> Plan:
     """Compute the plan of one environment (reads live state, changes nothing)."""
     project = load_project(start)
-    reader = open_writer(project, environment)
+    reader = open_reader(project, environment)
     try:
-        return compute_plan(project, environment, reader, targets=targets, destroy=destroy)
+        return compute_plan(project, environment, reader, options)
     finally:
         reader.close()
 
@@ -224,11 +198,7 @@ def apply(
     start: Path,
     environment: str,
     *,
-    confirm: Callable[[Plan], bool],
-    plan_file: Path | None = None,
-    targets: list[str] | None = None,
-    destroy: bool = False,
-    allow_delete: bool = False,
+    confirm: ConfirmFn,
     options: ApplyOptions | None = None,
 ) -> ApplyOutcome:
     """Plan (or load a saved plan and check it is fresh), confirm, apply, verify.
@@ -237,32 +207,21 @@ def apply(
     duplicates that the SDK's retries created meanwhile are removed (up to twice), and anything
     else left is reported by the caller as a failure.
     """
+    options = options or ApplyOptions()
     project = load_project(start)
-    saved = read_plan(plan_file) if plan_file is not None else None
+    saved = read_plan(options.plan_file) if options.plan_file is not None else None
     if saved is not None:
         environment = saved.environment
-        targets, destroy = None, False
+        options = options.model_copy(update={"plan": PlanOptions()})
     env = project.environment(environment)
-    options = options or ApplyOptions()
     writer = open_writer(project, environment)
     lock_path = writer.lock_path()
-    lock: AbstractContextManager[None] = (
-        exclusive(lock_path, "destroy" if destroy else "apply") if lock_path else nullcontext()
-    )
+    verb = "destroy" if options.plan.destroy else "apply"
+    lock: AbstractContextManager[None] = exclusive(lock_path, verb) if lock_path else nullcontext()
     try:
         with lock:
             return _apply_locked(
-                project,
-                environment,
-                writer,
-                confirm=confirm,
-                saved=saved,
-                plan_file=plan_file,
-                targets=targets,
-                destroy=destroy,
-                allow_delete=allow_delete,
-                options=options,
-                protected=env.protected,
+                project, environment, writer, confirm, saved, options, protected=env.protected
             )
     finally:
         writer.close()
@@ -272,20 +231,16 @@ def _apply_locked(
     project: Project,
     environment: str,
     writer: Writer,
-    *,
     confirm: ConfirmFn,
     saved: Plan | None,
-    plan_file: Path | None,
-    targets: list[str] | None,
-    destroy: bool,
-    allow_delete: bool,
     options: ApplyOptions,
+    *,
     protected: bool,
 ) -> ApplyOutcome:
-    current = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
-    if saved is not None and plan_file is not None:
-        check_fresh(saved, current, plan_file)
-    if protected and current.deletes and not allow_delete:
+    current = compute_plan(project, environment, writer, options.plan)
+    if saved is not None and options.plan_file is not None:
+        check_fresh(saved, current, options.plan_file)
+    if protected and current.deletes and not options.allow_delete:
         names = ", ".join(r.address for r in current.deletes[:5])
         raise PlanError(
             f"environment '{environment}' is protected and the plan deletes {names}"
@@ -297,12 +252,12 @@ def _apply_locked(
     if not confirm(current):
         raise PlanError("apply cancelled; nothing was changed")
     result = apply_plan(current, writer, project.root, options)
-    verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+    verify = compute_plan(project, environment, writer, options.plan)
     reconciled = 0
     while verify.has_changes and reconciled < 2 and _only_duplicates(verify):
         apply_plan(verify, writer, project.root, options)
         reconciled += 1
-        verify = compute_plan(project, environment, writer, targets=targets, destroy=destroy)
+        verify = compute_plan(project, environment, writer, options.plan)
     return ApplyOutcome(current, result, verify, reconciled)
 
 

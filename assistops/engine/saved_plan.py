@@ -15,13 +15,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from assistops.engine.plan import PLAN_FORMAT_VERSION, Plan
 from assistops.errors import PlanError, StalePlanError
-from assistops.plan import PLAN_FORMAT_VERSION, Plan
 
 
-def write_plan(plan: Plan, path: Path) -> None:
-    """Write ``plan`` atomically (a half-written plan file is never left behind)."""
-    text = json.dumps(plan.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+def write_plan(document: str, path: Path) -> None:
+    """Write a plan's JSON ``document`` (``output.render_json``: the same document that
+    ``plan --format json`` prints) atomically: a half-written plan file is never left behind."""
+    text = document
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".plan-", dir=path.parent)
     try:

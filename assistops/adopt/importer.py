@@ -18,12 +18,12 @@ from assistops.adopt.declare import Drafter, StoreDraft
 from assistops.adopt.flow import Outcome, baseline, finish
 from assistops.adopt.names import Layout, is_name, slug, unique
 from assistops.adopt.writer import ProjectFiles
+from assistops.api import open_writer, validate
 from assistops.config.project import Project, load_project
-from assistops.engine import open_writer, validate
+from assistops.kinds.file import FileSpec
+from assistops.kinds.tags import OWNER_KEY, Owner
 from assistops.providers.base import Json, Writer
 from assistops.render.desired import Renderer
-from assistops.spec import FileSpec
-from assistops.tags import OWNER_KEY, Owner
 
 
 def import_assistant(

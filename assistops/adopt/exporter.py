@@ -23,18 +23,29 @@ from assistops.adopt.flow import Outcome, finish
 from assistops.adopt.names import Layout, find_schemas, is_name, slug, unique
 from assistops.adopt.writer import ProjectFiles
 from assistops.adopt.yamltext import to_yaml
+from assistops.api import open_writer
 from assistops.config.models import Environment, Paths, ProjectFile
 from assistops.config.project import PROJECT_FILE, Project, load_project
 from assistops.config.yamlio import Document
-from assistops.diff import split_rev_digest
-from assistops.engine import open_writer
+from assistops.engine.live import read_live
+from assistops.kinds import assistant as assistant_kind
+from assistops.kinds import vector_store as store_kind
+from assistops.kinds.base import LiveState
+from assistops.kinds.file import FileSpec, sorted_by_age
+from assistops.kinds.spec import digest_of
+from assistops.kinds.tags import (
+    OWNER_KEY,
+    PATH_ATTRIBUTE,
+    REVISION_KEY,
+    Owner,
+    parse_revision,
+    split_rev_digest,
+)
+from assistops.kinds.vector_store import VectorStoreSpec
 from assistops.limits import REASONING_EFFORTS
-from assistops.live import LiveState, read_live, sorted_by_age
 from assistops.providers.base import Json, Writer
 from assistops.providers.settings import MEMORY, default_database
 from assistops.render.desired import Rendered, Renderer
-from assistops.spec import FileSpec, VectorStoreSpec, digest_of
-from assistops.tags import OWNER_KEY, PATH_ATTRIBUTE, REVISION_KEY, Owner, parse_revision
 
 
 def export_project(
@@ -153,12 +164,12 @@ class _Export:
 
     def managed(self) -> None:
         """Objects tagged for this project and environment, under their own names."""
-        for address, objects in sorted(self.live.vector_stores.items()):
+        for address, objects in sorted(self.live.part(store_kind.KIND).stores.items()):
             raw = sorted_by_age(objects)[0]
             name = address.partition(".")[2]
             files = [
                 f
-                for f in self.live.store_files.get(raw["id"], [])
+                for f in self.live.part(store_kind.KIND).files.get(raw["id"], [])
                 if (f.get("attributes") or {}).get(PATH_ATTRIBUTE)
             ]
             description = self._description(raw, address)
@@ -166,7 +177,7 @@ class _Export:
                 self.drafter.store(raw, name, files, adopt=False, description=description)
             )
             self.store_names[raw["id"]] = name
-        for address, objects in sorted(self.live.assistants.items()):
+        for address, objects in sorted(self.live.part(assistant_kind.KIND).assistants.items()):
             raw = sorted_by_age(objects)[0]
             name = address.partition(".")[2]
             store = self._store_of(raw)

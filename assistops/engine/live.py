@@ -1,0 +1,27 @@
+"""Read live state: every object this project and environment owns, found by its tags.
+
+Discovery uses list calls only (100 per page; 10,000 for files), never one GET per resource.
+Each resource kind starts its own list calls (see ``Kind.discover``); they all run at once on
+one pool, and a kind may start more as soon as its first list is in (a store's files, as soon
+as the stores are known, while the other lists may still be paging). Objects without our tags,
+or tagged for another project or environment, are ignored and so can never be changed.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from assistops import kinds
+from assistops.kinds.base import LiveState, Scope
+from assistops.providers.base import Reader
+
+
+def read_live(reader: Reader, project: str, environment: str, *, workers: int = 4) -> LiveState:
+    """Read every managed object of every kind with list calls only."""
+    scope = Scope(project, environment)
+    state = LiveState(project, environment)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        started = [(kind, kind.discover(reader, scope, pool)) for kind in kinds.KINDS]
+        for kind, finish in started:
+            state.parts[kind.name] = finish(state)
+    return state

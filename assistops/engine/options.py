@@ -1,0 +1,46 @@
+"""How plan and apply run: one options model each, shared by the facade and the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress of apply, for whoever displays it."""
+
+    kind: str  # "phase" | "step" | "index"
+    address: str = ""
+    message: str = ""
+    done: int = 0
+    total: int = 0
+
+
+class PlanOptions(BaseModel):
+    """What a plan covers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    targets: tuple[str, ...] = Field(
+        default=(), description="Only these addresses and what they depend on."
+    )
+    destroy: bool = Field(False, description="Plan the removal of everything managed.")
+
+
+class ApplyOptions(BaseModel):
+    """What apply does and how it runs."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    plan: PlanOptions = Field(default_factory=PlanOptions)
+    plan_file: Path | None = Field(None, description="Apply this saved plan, if still fresh.")
+    allow_delete: bool = Field(False, description="Allow deletes in a protected environment.")
+    concurrency: int = Field(4, ge=1, le=32, description="Independent calls in flight at once.")
+    index_timeout: float = Field(900.0, gt=0, description="Seconds to wait for indexing.")
+    poll_min: float = 0.02
+    poll_max: float = 1.0
+    on_event: Callable[[Event], None] | None = None

@@ -1,0 +1,223 @@
+"""The contract between a resource kind and the engine.
+
+A kind is one module (``kinds/<kind>.py``) that owns everything about one kind of resource:
+its spec, how a live object becomes that same spec (``from_live``), its request bodies, its
+plan steps, how apply runs each step and how each is described. It exposes one
+:class:`Kind` object, listed in the registry (``kinds/__init__.py``).
+
+The engine drives kinds and hands them what they need; kinds never import the engine:
+
+    discover   Reader            -> the kind's part of LiveState      (engine.live)
+    plan       PlanContext       -> ResourceChanges and steps         (engine.planner)
+    sweep      PlanContext       -> deletions once every kind planned
+    run        a step + ApplyContext -> provider calls               (engine.apply)
+    describe   a step            -> one line for people               (output)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypedDict, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict
+
+from assistops.kinds.changes import FieldChange, ResourceChange
+from assistops.kinds.spec import DesiredState, Projection, Spec
+from assistops.providers.base import Json, Reader, Writer
+
+S = TypeVar("S", bound=Spec)
+L = TypeVar("L")
+
+
+class Phase(NamedTuple):
+    """A phase of apply: steps of one phase are independent and run concurrently.
+
+    Phases run by ``rank``: creates and updates in dependency order, deletions in reverse.
+    """
+
+    rank: int
+    label: str
+
+
+# -- steps --------------------------------------------------------------------------------------
+
+
+class ApplyContext(Protocol):
+    """What apply gives a step while it runs."""
+
+    writer: Writer
+    root: Path
+    index_timeout: float
+    poll_min: float
+    poll_max: float
+
+    def resolve(self, value: Any) -> Any:
+        """Replace ``${...}`` references (anywhere in ``value``) by the ids apply created."""
+
+    def record(self, key: str, object_id: str) -> None:
+        """Remember what a step created, for the references of later steps."""
+
+    def progress(self, address: str, done: int, total: int) -> None:
+        """Report progress of a long step (indexing)."""
+
+
+class StepBase(BaseModel):
+    """A small operation of a plan: data that apply runs and the output describes.
+
+    Each subclass sets ``op`` (a Literal: the JSON discriminator), its ``phase``, and
+    implements :meth:`run` and :meth:`describe`. Every field besides ``op`` and ``address`` is
+    part of the JSON plan format (``docs/plan-format.md``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    op: str
+    address: str
+    phase: ClassVar[Phase]
+
+    def run(self, ctx: ApplyContext) -> None:
+        """Carry the step out."""
+        raise NotImplementedError(f"step {self.op} cannot run")
+
+    def describe(self) -> str:
+        """One line saying what the step does."""
+        raise NotImplementedError(f"step {self.op} has no description")
+
+    @classmethod
+    def json_fields(cls) -> tuple[str, ...]:
+        """The fields the JSON plan format carries, besides ``op`` and ``address``."""
+        return tuple(name for name in cls.model_fields if name not in ("op", "address"))
+
+
+def ref(address: str) -> str:
+    """The placeholder for something apply creates: ``${address}``."""
+    return "${" + address + "}"
+
+
+# -- live state ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose objects discovery looks for."""
+
+    project: str
+    environment: str
+
+
+@dataclass
+class LiveState:
+    """What the provider holds for one project and environment, one part per kind."""
+
+    project: str
+    environment: str
+    parts: dict[str, Any] = field(default_factory=dict)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    # content already on the provider under another name (adopted by import): sha256 -> file id
+    adopted: dict[str, str] = field(default_factory=dict)
+    # file ids that live objects point at (a store's files, an assistant's code files)
+    references: set[str] = field(default_factory=set)
+
+    def part(self, kind: Kind[Any, L]) -> L:
+        """The part of one kind (what its ``discover`` returned)."""
+        return cast(L, self.parts[kind.name])
+
+
+# -- planning -----------------------------------------------------------------------------------
+
+Compare = Callable[[Projection, Projection], list[FieldChange]]
+
+
+class Where(TypedDict):
+    """Where request bodies are sent: ``**where`` for the kinds' body builders."""
+
+    project: str
+    environment: str
+    revision: str
+
+
+@dataclass
+class PlanContext:
+    """What the planner shares with every kind while it builds one plan."""
+
+    desired: DesiredState
+    live: LiveState
+    compare: Compare
+    changes: list[ResourceChange] = field(default_factory=list)
+    steps: list[StepBase] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # address -> id of the live object kept
+    addresses: dict[str, str] = field(default_factory=dict)  # kept live id -> address
+    new: set[str] = field(default_factory=set)  # addresses apply creates (or replaces)
+    uploads: dict[str, str] = field(default_factory=dict)  # sha256 -> live upload serving it
+    used: set[str] = field(default_factory=set)  # upload ids that stay referenced
+    superseded: dict[str, str] = field(default_factory=dict)  # live id -> address replacing it
+    _specs: dict[type[Spec], dict[str, Any]] = field(default_factory=dict)
+
+    def specs(self, spec_type: type[S]) -> dict[str, S]:
+        """The desired specs of one type by address (computed once per plan)."""
+        found = self._specs.get(spec_type)
+        if found is None:
+            found = {a: s for a, s in self.desired.resources.items() if isinstance(s, spec_type)}
+            self._specs[spec_type] = found
+        return cast(dict[str, S], found)
+
+    def keep(self, address: str, object_id: str) -> None:
+        """Record the live object that serves ``address`` from now on."""
+        self.ids[address] = object_id
+        self.addresses[object_id] = address
+
+    def ref(self, address: str) -> str:
+        """The id of a kept object, or the placeholder of one apply creates."""
+        if address in self.new or address not in self.ids:
+            return ref(address)
+        return self.ids[address]
+
+    def project_context(self) -> Where:
+        """``project``, ``environment`` and ``revision``: where the bodies are sent."""
+        return Where(
+            project=self.desired.project,
+            environment=self.desired.environment,
+            revision=self.desired.revision,
+        )
+
+
+# -- the kind -----------------------------------------------------------------------------------
+
+
+class Kind(ABC, Generic[S, L]):
+    """One resource kind. Subclasses set the class attributes and implement the hooks."""
+
+    #: The kind's name: the first part of its addresses, ``ResourceChange.kind`` in plans.
+    name: ClassVar[str]
+    #: The spec type render produces for this kind.
+    spec_type: ClassVar[type[Spec]]
+    #: Every step type the kind's planner emits.
+    steps: ClassVar[tuple[type[StepBase], ...]]
+    #: Where the kind's resources appear in a plan shown to people (lower first).
+    display_rank: ClassVar[int]
+
+    @abstractmethod
+    def discover(self, reader: Reader, scope: Scope, pool: Executor) -> Callable[[LiveState], L]:
+        """Start the list calls that find this kind's managed objects in ``pool``; return a
+        function that waits for them and returns the kind's part of live state (called in
+        registry order, so a kind sees the parts of the kinds listed before it)."""
+
+    @abstractmethod
+    def plan(self, ctx: PlanContext) -> None:
+        """Compare this kind's desired specs with its live objects; record changes and steps."""
+
+    def sweep(self, ctx: PlanContext) -> None:
+        """After every kind planned (in reverse registry order): delete what nothing uses."""
+
+    @abstractmethod
+    def requests(self, spec: S, state: DesiredState) -> list[Json]:
+        """What ``render`` shows for a spec: ``{address, request, body}`` entries, references
+        as ``${address}``."""
+
+    def depends_on(self, spec: S, state: DesiredState) -> set[str]:
+        """Addresses a spec needs (for ``--target``)."""
+        return set()
