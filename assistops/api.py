@@ -181,7 +181,14 @@ def compute_plan(
             "vector_store.<name> or file.<store>:<path> (see 'assistops plan')"
         )
     live = read_live(reader, project.name, environment)
-    return build_plan(state, live, provider=reader.label, targets=targets or None)
+    provider, _, endpoint = reader.label.partition(" (")
+    return build_plan(
+        state,
+        live,
+        provider=provider,
+        endpoint=endpoint.removesuffix(")"),
+        targets=targets or None,
+    )
 
 
 def plan(start: Path, environment: str, options: PlanOptions | None = None) -> Plan:

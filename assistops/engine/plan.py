@@ -62,7 +62,8 @@ class Plan(BaseModel):
     format_version: int = PLAN_FORMAT_VERSION
     project: str
     environment: str
-    provider: str
+    provider: str = Field(description="The environment's provider: local, openai or azure.")
+    endpoint: str = Field("", description="Where it was reached: a URL or the local database.")
     revision: str
     config_digest: str = Field(description="Digest of the desired state the plan came from.")
     resources: list[ResourceChange] = Field(default_factory=list)
@@ -70,6 +71,11 @@ class Plan(BaseModel):
     fingerprints: dict[str, str] = Field(
         default_factory=dict, description="Fingerprint of every live object read, by kind:id."
     )
+
+    @property
+    def provider_label(self) -> str:
+        """``openai (https://…/v1)``: provider and endpoint, for people."""
+        return f"{self.provider} ({self.endpoint})" if self.endpoint else self.provider
 
     @property
     def changes(self) -> list[ResourceChange]:

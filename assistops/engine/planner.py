@@ -29,6 +29,7 @@ def build_plan(
     live: LiveState,
     *,
     provider: str,
+    endpoint: str = "",
     targets: list[str] | None = None,
 ) -> Plan:
     """Compare desired and live state and derive the steps, in the order apply runs them."""
@@ -47,6 +48,7 @@ def build_plan(
         project=desired.project,
         environment=desired.environment,
         provider=provider,
+        endpoint=endpoint,
         revision=desired.revision,
         config_digest=desired.config_digest(),
         resources=resources,

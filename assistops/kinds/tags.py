@@ -145,9 +145,7 @@ def owner_of(raw: dict[str, Any], project: str, environment: str, prefix: str) -
     return None
 
 
-def pick_keeper(
-    candidates: list[dict[str, Any]], desired_digest: str
-) -> dict[str, Any] | None:
+def pick_keeper(candidates: list[dict[str, Any]], desired_digest: str) -> dict[str, Any] | None:
     """Of several live objects claiming one address (oldest first): the one whose recorded
     digest matches the desired spec, else the oldest. The others are duplicates."""
     for raw in candidates:

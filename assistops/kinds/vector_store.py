@@ -549,29 +549,43 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
                 )
                 continue
             by_path[path].append(raw)
-        declared = {f.path for f in file_specs}
-        # a file whose path is gone but whose content is still declared under another path was
-        # renamed: its entry is kept (the same upload cannot be attached twice to one store)
+        exact = {
+            f.path: next(
+                (e for e in by_path.get(f.path, []) if _usable(e) and _sha(e) == f.sha256), None
+            )
+            for f in file_specs
+        }
+        claimed = {e["id"] for e in exact.values() if e is not None}
+        # a declared content without an entry at its path, attached under another path whose
+        # entry nothing else claims, was renamed: that entry is re-labelled, not detached (one
+        # upload can be attached to a store only once, so attach + detach would lose it)
         renamed: dict[str, Json] = {}
         for f in file_specs:
-            if f.path in by_path:
+            if exact[f.path] is not None:
                 continue
-            for old_path, entries in by_path.items():
-                if old_path in declared:
-                    continue
-                entry = next((e for e in entries if _usable(e) and _sha(e) == f.sha256), None)
+            for entries in by_path.values():
+                entry = next(
+                    (
+                        e
+                        for e in entries
+                        if e["id"] not in claimed and _usable(e) and _sha(e) == f.sha256
+                    ),
+                    None,
+                )
                 if entry is not None:
-                    entries.remove(entry)
+                    claimed.add(entry["id"])
                     renamed[f.path] = entry
                     break
-        by_path = defaultdict(list, {p: e for p, e in by_path.items() if e})
+        moved = {e["id"] for e in renamed.values()}
+        for path in list(by_path):
+            by_path[path] = [e for e in by_path[path] if e["id"] not in moved]
+            if not by_path[path]:
+                del by_path[path]
         attach: list[Json] = []
         detach_first: list[str] = []
         for f in file_specs:
             entries = by_path.pop(f.path, [])
-            match = renamed.get(f.path) or next(
-                (e for e in entries if _usable(e) and _sha(e) == f.sha256), None
-            )
+            match = renamed.get(f.path) or exact[f.path]
             for extra in (e for e in entries if e is not match):
                 if match is None and _sha(extra) == f.sha256:
                     detach_first.append(extra["id"])  # a failed copy of the same content

@@ -112,7 +112,7 @@ def _head(plan: Plan, limit: int) -> str:
         f"**{summary_line(plan)}**",
         "",
     ]
-    meta = f"Provider {_code(plan.provider)}, revision {_code(plan.revision)}."
+    meta = f"Provider {_code(plan.provider_label)}, revision {_code(plan.revision)}."
     unchanged = unchanged_count(plan)
     if unchanged:
         note = "not shown" if plan.changes else "checked"

@@ -40,6 +40,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "project": plan.project,
         "environment": plan.environment,
         "provider": plan.provider,
+        "endpoint": plan.endpoint,
         "revision": plan.revision,
         "config_digest": plan.config_digest,
         "summary": {

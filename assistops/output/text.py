@@ -118,7 +118,7 @@ def render_text(
 def _header(plan: Plan) -> str:
     return (
         f"assistops plan: project {plan.project}, environment {plan.environment}, "
-        f"provider {plan.provider}, revision {plan.revision}"
+        f"provider {plan.provider_label}, revision {plan.revision}"
     )
 
 

@@ -19,6 +19,7 @@ from assistops.config.problems import field_path
 from assistops.config.project import PROJECT_FILE, Project
 from assistops.errors import Problem
 from assistops.kinds.assistant import AssistantSpec
+from assistops.kinds.file import FileSpec
 from assistops.kinds.tags import RESERVED_ATTRIBUTES, RESERVED_METADATA, reserved_metadata_count
 from assistops.kinds.vector_store import VectorStoreSpec
 from assistops.render.desired import Rendered, SchemaSource
@@ -41,7 +42,47 @@ def check(project: Project, rendered: Rendered) -> list[Problem]:
             problems += _store(spec, model, merged)
     for source in rendered.schemas:
         problems += _schema(source, rendered.merged[source.address])
+    problems += _identical_contents(rendered)
     return problems
+
+
+def _identical_contents(rendered: Rendered) -> list[Problem]:
+    """Two files of one store (or one code interpreter) with the same bytes: a store holds an
+    upload once, under one path, so the second could never be indexed and the plan would never
+    settle."""
+    by_owner: dict[str, dict[str, list[FileSpec]]] = {}
+    for spec in rendered.state.resources.values():
+        if isinstance(spec, FileSpec):
+            by_owner.setdefault(spec.owner, {}).setdefault(spec.sha256, []).append(spec)
+    out: list[Problem] = []
+    for owner, by_sha in by_owner.items():
+        merged, model = rendered.merged.get(owner), rendered.models.get(owner)
+        if merged is None:
+            continue
+        loc: Loc = ("files",)
+        hint = "add one of them to the store's exclude globs, or remove it"
+        if isinstance(model, AssistantFile):
+            index = next(
+                (i for i, t in enumerate(model.tools or []) if t.code_interpreter is not None), 0
+            )
+            loc = ("tools", index, "code_interpreter", "files")
+            hint = "remove one of them from the code interpreter's globs"
+        file, line = merged.locate(loc)
+        for sha, specs in by_sha.items():
+            if len(specs) < 2:
+                continue
+            paths = ", ".join(s.path for s in specs)
+            out.append(
+                Problem(
+                    file,
+                    line,
+                    merged.field(loc),
+                    f"{paths} have identical content (sha256 {sha[:12]}); {owner} can hold one "
+                    "content only once",
+                    hint,
+                )
+            )
+    return out
 
 
 def check_environments(project: Project) -> list[Problem]:
