@@ -1,8 +1,29 @@
-"""assistops: infrastructure-as-code for AI assistants."""
+"""assistops: infrastructure-as-code for AI assistants.
+
+The public Python API is what this module exports (``__all__``); everything else is internal
+and may change. The verbs chain the pipeline (see ``ARCHITECTURE.md``)::
+
+    import assistops
+
+    report = assistops.validate(Path("."))
+    plan = assistops.plan(Path("."), "staging", assistops.PlanOptions(targets=("assistant.x",)))
+    outcome = assistops.apply(Path("."), "staging", confirm=lambda plan: True)
+
+The verbs and models load on first use, so ``import assistops`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from assistops.errors import (
+    AdoptError,
+    ApplyError,
     AssistopsError,
+    BackendError,
     ConfigError,
+    MissingFilesError,
     PlanError,
     Problem,
     ProviderError,
@@ -13,14 +34,71 @@ from assistops.errors import (
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from assistops.api import (
+        ApplyOptions,
+        ApplyOutcome,
+        PlanOptions,
+        ValidationReport,
+        apply,
+        desired,
+        load,
+        payloads,
+        plan,
+        validate,
+    )
+    from assistops.engine.plan import FieldChange, Plan, ResourceChange
+
+# name -> module that defines it, imported when the name is first used
+_LAZY = {
+    "ApplyOptions": "assistops.api",
+    "ApplyOutcome": "assistops.api",
+    "PlanOptions": "assistops.api",
+    "ValidationReport": "assistops.api",
+    "apply": "assistops.api",
+    "desired": "assistops.api",
+    "load": "assistops.api",
+    "payloads": "assistops.api",
+    "plan": "assistops.api",
+    "validate": "assistops.api",
+    "FieldChange": "assistops.engine.plan",
+    "Plan": "assistops.engine.plan",
+    "ResourceChange": "assistops.engine.plan",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'assistops' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
+    "AdoptError",
+    "ApplyError",
+    "ApplyOptions",
+    "ApplyOutcome",
     "AssistopsError",
+    "BackendError",
     "ConfigError",
+    "FieldChange",
+    "MissingFilesError",
+    "Plan",
     "PlanError",
+    "PlanOptions",
     "Problem",
     "ProviderError",
+    "ResourceChange",
     "StalePlanError",
     "SunsetError",
     "TemplateError",
+    "ValidationReport",
     "__version__",
+    "apply",
+    "desired",
+    "load",
+    "payloads",
+    "plan",
+    "validate",
 ]

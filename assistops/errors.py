@@ -10,13 +10,18 @@ traceback). Anything else escaping is a bug.
     ├── ProviderError          a provider call failed (auth, network, protocol)
     │   └── SunsetError        the assistants endpoint is gone from api.openai.com
     ├── PlanError              a plan cannot be made or applied
-    │   └── StalePlanError     a saved plan no longer matches live state
+    │   ├── StalePlanError     a saved plan no longer matches live state
+    │   └── ApplyError         apply stopped part-way; what was done stays done
+    ├── AdoptError             an import or export cannot go ahead; nothing was changed
+    │   └── MissingFilesError  some files' contents cannot be obtained
     └── BackendError           the local backend refused a request (wire error)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,64 @@ class PlanError(AssistopsError):
 
 class StalePlanError(PlanError):
     """A saved plan was computed from live objects that have changed since."""
+
+
+class ApplyError(PlanError):
+    """Apply stopped before the end; what was done stays done, a new apply converges.
+
+    ``result`` is the :class:`~assistops.engine.apply.ApplyResult` so far.
+    """
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class AdoptError(AssistopsError):
+    """An import or export that cannot go ahead; nothing was changed."""
+
+
+class WantedFile(Protocol):
+    """A file whose content an import or export needs (see ``adopt.contents.Wanted``)."""
+
+    @property
+    def owner(self) -> str:
+        """Who uses the file, for the message."""
+
+    @property
+    def file_id(self) -> str:
+        """Its live id."""
+
+    @property
+    def filename(self) -> str:
+        """The name it was uploaded with."""
+
+    @property
+    def bytes(self) -> int | None:
+        """Its size, when known."""
+
+    @property
+    def why(self) -> str:
+        """Why its content cannot be had."""
+
+
+class MissingFilesError(AdoptError):
+    """Some files' contents cannot be obtained; nothing was written."""
+
+    def __init__(self, wanted: Sequence[WantedFile]) -> None:
+        self.wanted = list(wanted)
+        lines = [
+            f"cannot get the content of {len(wanted)} file{'s' if len(wanted) != 1 else ''}; "
+            "nothing was written or changed:"
+        ]
+        for w in wanted:
+            size = f"{w.bytes:,} bytes, " if w.bytes is not None else ""
+            lines.append(f"  - {w.filename} ({size}{w.file_id}), {w.owner}: {w.why}")
+        lines.append(
+            "Put copies of these files in one folder and run again with --files-from FOLDER "
+            "(files are matched by name and size)."
+        )
+        super().__init__("\n".join(lines))
 
 
 class BackendError(AssistopsError):

@@ -9,13 +9,14 @@
     tagging       after the files validate: ownership tags, attributes, code-interpreter swap
     flow          write -> validate -> tag -> verify, shared by import and export
 
-Nothing here prints; :mod:`assistops.importer` and :mod:`assistops.exporter` are the entry points.
+    importer      `import`: adopt one live assistant (and its store) into the project
+    exporter      `export`: write what an environment runs as a new project
+
+Nothing here prints; :mod:`.importer` and :mod:`.exporter` are the entry points.
 """
 
 from __future__ import annotations
 
-from assistops.errors import AssistopsError
+from assistops.errors import AdoptError
 
-
-class AdoptError(AssistopsError):
-    """An import or export that cannot go ahead; nothing was changed."""
+__all__ = ["AdoptError"]

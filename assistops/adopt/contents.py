@@ -19,8 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistops.adopt import AdoptError
-from assistops.errors import ProviderError
+from assistops.errors import AdoptError, ProviderError
 from assistops.providers.base import Reader
 
 
@@ -44,25 +43,6 @@ class Found:
     content: bytes
     origin: str  # for messages
     project_path: str | None = None  # the path it has in the project it came from
-
-
-class MissingFilesError(AdoptError):
-    """Some files' contents cannot be obtained; nothing was written."""
-
-    def __init__(self, wanted: list[Wanted]) -> None:
-        self.wanted = wanted
-        lines = [
-            f"cannot get the content of {len(wanted)} file{'s' if len(wanted) != 1 else ''}; "
-            "nothing was written or changed:"
-        ]
-        for w in wanted:
-            size = f"{w.bytes:,} bytes, " if w.bytes is not None else ""
-            lines.append(f"  - {w.filename} ({size}{w.file_id}), {w.owner}: {w.why}")
-        lines.append(
-            "Put copies of these files in one folder and run again with --files-from FOLDER "
-            "(files are matched by name and size)."
-        )
-        super().__init__("\n".join(lines))
 
 
 def sha256_of(content: bytes) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistops.adopt import AdoptError
-from assistops.adopt.contents import Contents, MissingFilesError
+from assistops.adopt.contents import Contents
 from assistops.adopt.declare import AssistantDraft, Drafter, StoreDraft
 from assistops.adopt.flow import Outcome, finish
 from assistops.adopt.names import Layout, find_schemas, is_name, slug, unique
@@ -28,6 +28,7 @@ from assistops.config.models import Environment, Paths, ProjectFile
 from assistops.config.project import PROJECT_FILE, Project, load_project
 from assistops.config.yamlio import Document
 from assistops.engine.live import read_live
+from assistops.errors import MissingFilesError
 from assistops.kinds import assistant as assistant_kind
 from assistops.kinds import vector_store as store_kind
 from assistops.kinds.base import LiveState

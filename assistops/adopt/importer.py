@@ -13,13 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistops.adopt import AdoptError
-from assistops.adopt.contents import Contents, MissingFilesError
+from assistops.adopt.contents import Contents
 from assistops.adopt.declare import Drafter, StoreDraft
 from assistops.adopt.flow import Outcome, baseline, finish
 from assistops.adopt.names import Layout, is_name, slug, unique
 from assistops.adopt.writer import ProjectFiles
 from assistops.api import open_writer, validate
 from assistops.config.project import Project, load_project
+from assistops.errors import MissingFilesError
 from assistops.kinds.file import FileSpec
 from assistops.kinds.tags import OWNER_KEY, Owner
 from assistops.providers.base import Json, Writer

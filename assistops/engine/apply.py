@@ -20,7 +20,7 @@ from typing import Any
 
 from assistops.engine.options import ApplyOptions, Event
 from assistops.engine.plan import PHASES, Plan, Step
-from assistops.errors import AssistopsError, PlanError
+from assistops.errors import ApplyError, PlanError
 from assistops.providers.base import Writer
 
 __all__ = ["ApplyError", "ApplyOptions", "ApplyResult", "Event", "apply_plan"]
@@ -34,14 +34,6 @@ class ApplyResult:
 
     done: list[Step] = field(default_factory=list)
     created: dict[str, str] = field(default_factory=dict)
-
-
-class ApplyError(AssistopsError):
-    """Apply stopped before the end; what was done stays done, a new apply converges."""
-
-    def __init__(self, message: str, result: ApplyResult) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 class _Visitor:
