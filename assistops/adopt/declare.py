@@ -22,6 +22,8 @@ from assistops.adopt.names import Layout, safe_basename
 from assistops.adopt.writer import ProjectFiles
 from assistops.adopt.yamltext import to_yaml
 from assistops.config.project import unsafe_pattern
+from assistops.kinds import assistant as assistant_kind
+from assistops.kinds import vector_store as store_kind
 from assistops.kinds.assistant import DEFAULT_RANKERS, assistant_address
 from assistops.kinds.tags import (
     PATH_ATTRIBUTE,
@@ -29,6 +31,7 @@ from assistops.kinds.tags import (
     RESERVED_METADATA,
     SHA_ATTRIBUTE,
     UploadName,
+    user_attributes,
 )
 from assistops.kinds.vector_store import chunking_projection, vector_store_address
 from assistops.limits import ATTRIBUTES_MAX_KEYS, METADATA_MAX_KEYS
@@ -125,9 +128,10 @@ class Drafter:
             path = self._store_file(raw, vs_file, folder, label, adopt=adopt)
             if path is not None:
                 draft.files.append((vs_file, path))
+        live = store_kind.from_live(raw, vector_store_address(name))
         data: dict[str, Any] = {"name": name}
-        if raw.get("name") and raw["name"] != name:
-            data["display_name"] = raw["name"]
+        if live.display_name and live.display_name != name:
+            data["display_name"] = live.display_name
         if description is not None:
             data["description"] = description
         paths = [p for _, p in draft.files]
@@ -139,12 +143,10 @@ class Drafter:
         chunking = self._chunking(completed, label)
         if chunking is not None:
             data["chunking"] = chunking
-        days = (raw.get("expires_after") or {}).get("days")
-        if isinstance(days, int):
-            data["expires_after_days"] = days
-        metadata = user_metadata(raw)
-        if metadata:
-            data["metadata"] = metadata
+        if live.expires_after_days is not None:
+            data["expires_after_days"] = live.expires_after_days
+        if live.metadata:
+            data["metadata"] = dict(live.metadata)
         attributes = self._attributes(completed, label)
         if attributes:
             data["attributes"] = attributes
@@ -234,7 +236,11 @@ class Drafter:
         rel = self.layout.assistant_file(name)
         folder = PurePosixPath(rel).parent.as_posix()
         draft = AssistantDraft(raw, name, rel, adopt=adopt)
-        metadata = user_metadata(raw)
+        # the scalar fields as the kind reads them back (its files and tools are drafted below)
+        live, _ = assistant_kind.from_live(
+            raw, assistant_address(name), store_of=str, uploads={}, desired_files=[]
+        )
+        metadata = dict(live.metadata)
         if adopt and len(metadata) > METADATA_MAX_KEYS - len(RESERVED_METADATA):
             raise AdoptError(
                 f"assistant {raw['id']} uses {len(metadata)} of its {METADATA_MAX_KEYS} metadata "
@@ -242,12 +248,12 @@ class Drafter:
             )
         defaults = self.layout.defaults
         data: dict[str, Any] = {"name": name}
-        if (raw.get("name") and raw["name"] != name) or "display_name" in defaults:
-            data["display_name"] = raw.get("name") or name
-        _set(data, "description", raw.get("description") or None, defaults)
-        data["model"] = raw.get("model")
+        if (live.display_name and live.display_name != name) or "display_name" in defaults:
+            data["display_name"] = live.display_name or name
+        _set(data, "description", live.description, defaults)
+        data["model"] = live.model
         notes: dict[str, str] = {}
-        text = raw.get("instructions")
+        text = live.instructions
         if text:
             path = self.files.add(
                 f"{folder}/instructions.md.j2", template_source(text).encode("utf-8")
@@ -261,9 +267,8 @@ class Drafter:
             data["tools"] = tools
         response_format = self._response_format(raw.get("response_format"), name, folder)
         _set(data, "response_format", response_format, defaults)
-        for key in ("temperature", "top_p"):
-            value = raw.get(key)
-            value = 1.0 if value is None else float(value)
+        for key, value in (("temperature", live.temperature), ("top_p", live.top_p)):
+            value = 1.0 if value is None else value
             if value != 1.0 or key in defaults:
                 data[key] = value
         _set(data, "reasoning_effort", reasoning_effort, defaults)
@@ -373,17 +378,6 @@ class Drafter:
             candidate = str(path.with_name(f"{path.stem}-{n}{path.suffix}"))
             n += 1
         return candidate
-
-
-def user_metadata(raw: Json) -> dict[str, str]:
-    """Metadata without assistops' keys."""
-    return {k: v for k, v in (raw.get("metadata") or {}).items() if k not in RESERVED_METADATA}
-
-
-def user_attributes(vs_file: Json) -> dict[str, Any]:
-    """A vector-store file's attributes without assistops' keys."""
-    attributes = vs_file.get("attributes") or {}
-    return {k: v for k, v in attributes.items() if k not in RESERVED_ATTRIBUTES}
 
 
 def _set(data: dict[str, Any], key: str, value: Any, defaults: frozenset[str]) -> None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from assistops.adopt.contents import sha256_of
-from assistops.adopt.declare import AssistantDraft, StoreDraft, user_attributes, user_metadata
+from assistops.adopt.declare import AssistantDraft, StoreDraft
 from assistops.kinds import assistant, vector_store
 from assistops.kinds.assistant import AssistantSpec
 from assistops.kinds.file import FileSpec, file_attributes
 from assistops.kinds.spec import DesiredState
-from assistops.kinds.tags import UploadName
+from assistops.kinds.tags import UploadName, user_attributes, user_metadata
 from assistops.kinds.vector_store import VectorStoreSpec
 from assistops.providers.base import Json, Writer
 
