@@ -48,6 +48,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'assistops.providers' has no attribute {name!r}")
 
 
+#: The targets: provider name -> (module, function) that opens it, imported when used. Each
+#: opener takes the resolved settings, the API key (None for ``local``) and the project root.
+OPENERS: dict[str, tuple[str, str]] = {
+    "local": ("assistops.providers.local", "open_local"),
+    "openai": ("assistops.providers.openai_provider", "open_openai"),
+    "azure": ("assistops.providers.azure", "open_azure"),
+}
+
+
 def open_provider(
     project: Project, env_name: str, *, environ: Mapping[str, str] | None = None
 ) -> Writer:
@@ -57,34 +66,24 @@ def open_provider(
     Raises ProviderError when a variable it needs is unset, ConfigError for an unknown
     environment.
     """
-    import openai
+    import importlib
 
-    from assistops.providers.azure import open_azure
-    from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_client
-    from assistops.providers.local import open_local
-    from assistops.providers.openai_provider import OpenAIProvider
     from assistops.providers.redact import install_log_redaction, protect
 
     environ = os.environ if environ is None else environ
     settings = resolve_settings(project, env_name, environ)
     install_log_redaction()
-    if settings.kind == "local":
-        return open_local(project.root, settings)
-    assert settings.key_env is not None  # resolved for every remote kind
-    key = environ.get(settings.key_env, "")
-    if not key:
-        raise ProviderError(
-            f"environment '{env_name}' ({settings.label}) needs an API key: set the environment "
-            f"variable {settings.key_env} (or name another one with api_key_env in assistops.yaml)"
-        )
-    protect(key)
-    if settings.kind == "azure":
-        return open_azure(settings, key)
-    client = openai.OpenAI(
-        base_url=settings.base_url,
-        api_key=key,
-        max_retries=MAX_RETRIES,
-        timeout=REQUEST_TIMEOUT,
-        http_client=make_http_client(),
-    )
-    return OpenAIProvider(client, settings.label, key_env=settings.key_env, environment=env_name)
+    key: str | None = None
+    if settings.key_env is not None:
+        key = environ.get(settings.key_env, "")
+        if not key:
+            raise ProviderError(
+                f"environment '{env_name}' ({settings.label}) needs an API key: set the "
+                f"environment variable {settings.key_env} (or name another one with api_key_env "
+                "in assistops.yaml)"
+            )
+        protect(key)
+    module, function = OPENERS[settings.kind]
+    opener = getattr(importlib.import_module(module), function)
+    provider: Writer = opener(settings, key, project.root)
+    return provider

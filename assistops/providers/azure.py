@@ -7,6 +7,8 @@ declares ``base_url`` that URL is used as is (any compatible server, e.g. ``.../
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import openai
 
 from assistops.errors import ProviderError
@@ -14,9 +16,13 @@ from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_
 from assistops.providers.openai_provider import OpenAIProvider
 from assistops.providers.settings import ProviderSettings
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def open_azure(settings: ProviderSettings, key: str) -> OpenAIProvider:
+
+def open_azure(settings: ProviderSettings, key: str | None, root: Path) -> OpenAIProvider:
     """An :class:`OpenAIProvider` over ``AzureOpenAI`` built from resolved settings."""
+    assert key is not None  # the settings of a remote provider name its key variable
     env = settings.environment
     endpoint = settings.azure_endpoint
     if not settings.base_url and not endpoint:

@@ -66,8 +66,9 @@ class LocalProvider(OpenAIProvider):
             self.running.stop()
 
 
-def open_local(root: Path, settings: ProviderSettings) -> LocalProvider:
-    """Start the backend for a local environment of the project at ``root`` and wrap it."""
+def open_local(settings: ProviderSettings, key: str | None, root: Path) -> LocalProvider:
+    """Start the backend for a local environment of the project at ``root`` and wrap it (it
+    needs no ``key``)."""
     db: str | Path = MEMORY
     if settings.database != MEMORY:
         prepare_state_dir(root)

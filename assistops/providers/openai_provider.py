@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import openai
 from pydantic import BaseModel
@@ -19,6 +19,11 @@ from assistops.errors import ProviderError
 from assistops.limits import FILES_LIST_LIMIT_MAX
 from assistops.providers.base import Json, Writer
 from assistops.providers.failures import CallContext, is_sunset, provider_error
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from assistops.providers.settings import ProviderSettings
 
 T = TypeVar("T")
 
@@ -243,3 +248,20 @@ class OpenAIProvider(Writer):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def open_openai(settings: ProviderSettings, key: str | None, root: Path) -> OpenAIProvider:
+    """An :class:`OpenAIProvider` over the SDK's client for an ``openai`` environment."""
+    from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_client
+
+    assert key is not None and settings.key_env is not None  # a remote provider has a key
+    client = openai.OpenAI(
+        base_url=settings.base_url,
+        api_key=key,
+        max_retries=MAX_RETRIES,
+        timeout=REQUEST_TIMEOUT,
+        http_client=make_http_client(),
+    )
+    return OpenAIProvider(
+        client, settings.label, key_env=settings.key_env, environment=settings.environment
+    )
