@@ -1,7 +1,8 @@
-"""Limits of the Assistants protocol, shared by offline validation and the local backend.
+"""Limits of the Assistants protocol, shared by the declaration models, offline validation and
+the local backend: each number is written here and only here.
 
 Sources: the official OpenAPI description (schemas named beside each value) and the
-API reference prose where the schema is silent.
+API reference prose where the schema is silent. ``LOGICAL_NAME_MAX`` is assistops' own.
 """
 
 from __future__ import annotations
@@ -32,11 +33,17 @@ ATTRIBUTES_MAX_KEYS = 16  # VectorStoreFileAttributes
 ATTRIBUTE_KEY_MAX = 64
 ATTRIBUTE_VALUE_MAX = 512
 
-FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # FunctionObject.name (prose)
-RESPONSE_FORMAT_NAME_RE = FUNCTION_NAME_RE  # ResponseFormatJsonSchema.json_schema.name
+FUNCTION_NAME_MAX = 64  # FunctionObject.name (prose)
+FUNCTION_NAME_PATTERN = rf"^[a-zA-Z0-9_-]{{1,{FUNCTION_NAME_MAX}}}$"
+FUNCTION_NAME_RE = re.compile(FUNCTION_NAME_PATTERN)
+RESPONSE_FORMAT_NAME_PATTERN = FUNCTION_NAME_PATTERN  # ResponseFormatJsonSchema.json_schema.name
+RESPONSE_FORMAT_NAME_RE = FUNCTION_NAME_RE
+
+LOGICAL_NAME_MAX = 64  # assistops: names of the project, its environments and resources
 
 STATIC_CHUNK_MIN, STATIC_CHUNK_MAX = 100, 4096  # StaticChunkingStrategy.max_chunk_size_tokens
-AUTO_CHUNK_SIZE, AUTO_CHUNK_OVERLAP = 800, 400  # what "auto" resolves to
+AUTO_CHUNK_SIZE, AUTO_CHUNK_OVERLAP = 800, 400  # what "auto" resolves to (and static's defaults)
+CHUNK_OVERLAP_MIN = 0  # StaticChunkingStrategy.chunk_overlap_tokens (at most half the size)
 VECTOR_STORE_EXPIRY_DAYS_MIN, VECTOR_STORE_EXPIRY_DAYS_MAX = 1, 365  # VectorStoreExpirationAfter
 VECTOR_STORE_CREATE_FILE_IDS_MAX = 500
 FILE_BATCH_MAX = 2000
