@@ -178,11 +178,13 @@ def test_problems_from_an_override_point_at_assistops_yaml(layered: Path) -> Non
 
     assert result.exit_code == 1
     assert [p.split("\n")[0] for p in reported(result)] == [
-        # the environment's 'temperature: -1' is unset for helper by the override's null
+        # each layer is checked as written, as an editor checks it against the published
+        # schema: 'temperature: -1' is refused even though the override's null unsets it
+        f"assistops.yaml:{line_of(project, 'temperature: -1')}: "
+        "environments.prod.defaults.temperature: -1 is out of range",
         f"assistops.yaml:{line_of(project, 'top_p: 7')}: "
-        "environments.prod.overrides.assistants.helper.top_p: 7.0 is out of range "
-        "(in environment prod)",
-        "1 problem found.",
+        "environments.prod.overrides.assistants.helper.top_p: 7 is out of range",
+        "2 problems found.",
     ]
 
 
