@@ -220,3 +220,38 @@ def test_a_type_error_in_an_override_is_refused_before_merging(tmp_path: Path) -
         "expected a string, got '1' which YAML reads as an integer",
         "1 problem found.",
     ]
+
+
+def test_a_limit_broken_in_an_override_is_located_in_assistops_yaml(layered: Path) -> None:
+    project = PROJECT.replace("          temperature: null\n", "          temperature: 2.5\n")
+    project = project.replace(
+        "            region: eu\n", "            region: eu\n          expires_after_days: 0\n"
+    )
+    write_project(layered, {"assistops.yaml": project})
+
+    result = run("validate", "-C", layered, "-e", "local")  # the layer is checked as written
+
+    assert reported(result) == [
+        f"assistops.yaml:{line_of(project, 'temperature: 2.5')}: "
+        "environments.prod.overrides.assistants.helper.temperature: 2.5 is out of range\n"
+        "    hint: use 0.0 to 2.0",
+        f"assistops.yaml:{line_of(project, 'expires_after_days: 0')}: "
+        "environments.prod.overrides.vector_stores.docs.expires_after_days: 0 is out of range\n"
+        "    hint: use 1 to 365",
+        "2 problems found.",
+    ]
+
+
+def test_a_limit_broken_under_overrides_is_located_in_the_file_that_set_it(layered: Path) -> None:
+    # the prod override merges over helper's metadata: the long value is still helper's own
+    assistant = ASSISTANT.replace("  owner: alice\n", "  owner: " + "a" * 513 + "\n")
+    write_project(layered, {"assistants/helper/assistant.yaml": assistant})
+
+    result = run("validate", "-C", layered)
+
+    assert reported(result) == [
+        f"assistants/helper/assistant.yaml:{line_of(assistant, 'owner:')}: metadata.owner: "
+        "value is 513 characters; the limit is 512\n"
+        "    hint: shorten the value to at most 512 characters",
+        "1 problem found.",
+    ]
