@@ -8,6 +8,7 @@ API reference prose where the schema is silent. ``LOGICAL_NAME_MAX`` is assistop
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 ASSISTANT_NAME_MAX = 256  # CreateAssistantRequest.name
 ASSISTANT_DESCRIPTION_MAX = 512  # CreateAssistantRequest.description
@@ -22,8 +23,10 @@ MAX_NUM_RESULTS_MIN, MAX_NUM_RESULTS_MAX = 1, 50  # AssistantToolsFileSearch
 TEMPERATURE_MIN, TEMPERATURE_MAX = 0.0, 2.0
 TOP_P_MIN, TOP_P_MAX = 0.0, 1.0
 SCORE_THRESHOLD_MIN, SCORE_THRESHOLD_MAX = 0.0, 1.0
-RANKERS = ("auto", "default_2024_08_21")
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # ReasoningEffort
+Ranker = Literal["auto", "default_2024_08_21"]  # FileSearchRanker
+RANKERS: tuple[str, ...] = get_args(Ranker)
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+REASONING_EFFORTS: tuple[str, ...] = get_args(ReasoningEffort)
 
 METADATA_MAX_KEYS = 16  # Metadata (prose)
 METADATA_KEY_MAX = 64

@@ -84,7 +84,7 @@ class CodeInterpreter(Strict):
 class RankingOptions(Strict):
     """How file_search ranks chunks."""
 
-    ranker: Literal["auto", "default_2024_08_21"] = "auto"
+    ranker: limits.Ranker = "auto"
     score_threshold: float = Field(
         limits.SCORE_THRESHOLD_MIN, ge=limits.SCORE_THRESHOLD_MIN, le=limits.SCORE_THRESHOLD_MAX
     )
@@ -204,9 +204,7 @@ class AssistantFields(Strict):
     response_format: ResponseFormat | None = None
     temperature: float | None = Field(None, ge=limits.TEMPERATURE_MIN, le=limits.TEMPERATURE_MAX)
     top_p: float | None = Field(None, ge=limits.TOP_P_MIN, le=limits.TOP_P_MAX)
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = (
-        None
-    )
+    reasoning_effort: limits.ReasoningEffort | None = None
     metadata: Metadata | None = None
 
 
