@@ -126,7 +126,11 @@ def _assistant(
                 ("tools", i),
                 f"a second {kind} tool (the first is tools[{kinds[kind]}])",
                 "an assistant has at most one of each; merge them"
-                + (" (and at most 1 vector store)" if kind == "file_search" else ""),
+                + (
+                    f" (and at most {limits.ASSISTANT_VECTOR_STORES_MAX} vector store)"
+                    if kind == "file_search"
+                    else ""
+                ),
             )
         kinds.setdefault(kind, i)
         if tool.file_search is not None:
