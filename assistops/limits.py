@@ -1,12 +1,14 @@
-"""Limits of the Assistants protocol, shared by offline validation and the local backend.
+"""Limits of the Assistants protocol, shared by the declaration models, offline validation and
+the local backend: each number is written here and only here.
 
 Sources: the official OpenAPI description (schemas named beside each value) and the
-API reference prose where the schema is silent.
+API reference prose where the schema is silent. ``LOGICAL_NAME_MAX`` is assistops' own.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 ASSISTANT_NAME_MAX = 256  # CreateAssistantRequest.name
 ASSISTANT_DESCRIPTION_MAX = 512  # CreateAssistantRequest.description
@@ -21,8 +23,10 @@ MAX_NUM_RESULTS_MIN, MAX_NUM_RESULTS_MAX = 1, 50  # AssistantToolsFileSearch
 TEMPERATURE_MIN, TEMPERATURE_MAX = 0.0, 2.0
 TOP_P_MIN, TOP_P_MAX = 0.0, 1.0
 SCORE_THRESHOLD_MIN, SCORE_THRESHOLD_MAX = 0.0, 1.0
-RANKERS = ("auto", "default_2024_08_21")
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")  # ReasoningEffort
+Ranker = Literal["auto", "default_2024_08_21"]  # FileSearchRanker
+RANKERS: tuple[str, ...] = get_args(Ranker)
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+REASONING_EFFORTS: tuple[str, ...] = get_args(ReasoningEffort)
 
 METADATA_MAX_KEYS = 16  # Metadata (prose)
 METADATA_KEY_MAX = 64
@@ -32,11 +36,17 @@ ATTRIBUTES_MAX_KEYS = 16  # VectorStoreFileAttributes
 ATTRIBUTE_KEY_MAX = 64
 ATTRIBUTE_VALUE_MAX = 512
 
-FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # FunctionObject.name (prose)
-RESPONSE_FORMAT_NAME_RE = FUNCTION_NAME_RE  # ResponseFormatJsonSchema.json_schema.name
+FUNCTION_NAME_MAX = 64  # FunctionObject.name (prose)
+FUNCTION_NAME_PATTERN = rf"^[a-zA-Z0-9_-]{{1,{FUNCTION_NAME_MAX}}}$"
+FUNCTION_NAME_RE = re.compile(FUNCTION_NAME_PATTERN)
+RESPONSE_FORMAT_NAME_PATTERN = FUNCTION_NAME_PATTERN  # ResponseFormatJsonSchema.json_schema.name
+RESPONSE_FORMAT_NAME_RE = FUNCTION_NAME_RE
+
+LOGICAL_NAME_MAX = 64  # assistops: names of the project, its environments and resources
 
 STATIC_CHUNK_MIN, STATIC_CHUNK_MAX = 100, 4096  # StaticChunkingStrategy.max_chunk_size_tokens
-AUTO_CHUNK_SIZE, AUTO_CHUNK_OVERLAP = 800, 400  # what "auto" resolves to
+AUTO_CHUNK_SIZE, AUTO_CHUNK_OVERLAP = 800, 400  # what "auto" resolves to (and static's defaults)
+CHUNK_OVERLAP_MIN = 0  # StaticChunkingStrategy.chunk_overlap_tokens (at most half the size)
 VECTOR_STORE_EXPIRY_DAYS_MIN, VECTOR_STORE_EXPIRY_DAYS_MAX = 1, 365  # VectorStoreExpirationAfter
 VECTOR_STORE_CREATE_FILE_IDS_MAX = 500
 FILE_BATCH_MAX = 2000

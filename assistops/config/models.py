@@ -7,9 +7,16 @@ Three kinds of file, each with its published JSON Schema in ``schemas/``:
 - ``knowledge/<store>.yaml`` -> :class:`VectorStoreFile`
 
 Every model refuses unknown keys; values are strict (a number is never taken for a string).
-Limits that the protocol enforces (lengths, ranges, counts) are checked in
-:mod:`assistops.validate` after per-environment overrides are merged, so the messages can count
-reserved metadata keys and rendered instruction lengths.
+
+The protocol's ranges, lengths, patterns and list sizes are field constraints here, with the
+numbers of :mod:`assistops.limits`, so the published schemas carry them (``minimum``,
+``maximum``, ``maxLength``, ``pattern``, ``maxItems``, ``propertyNames``) and an editor flags
+what ``validate`` flags. Every layer is checked as written: ``defaults`` and ``overrides`` in
+``assistops.yaml`` when the project loads, each resource again once its layers are merged (a
+resource whose fields fail is not rendered further, as with a type error).
+:mod:`assistops.validate` keeps what a schema cannot say: limits on what rendering produces
+(instruction length, files a glob resolves to), counts that include the metadata keys assistops
+reserves, cross-field and cross-file rules, and the strict-mode rules of JSON Schemas.
 """
 
 from __future__ import annotations
@@ -19,14 +26,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+from assistops import limits
+
+NAME_PATTERN = rf"^[a-z0-9][a-z0-9_-]{{0,{limits.LOGICAL_NAME_MAX - 1}}}$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 Name = Annotated[
     str,
     Field(
         pattern=NAME_PATTERN,
-        description="Logical name: lowercase letters, digits, '-' and '_', at most 64 characters.",
+        description="Logical name: lowercase letters, digits, '-' and '_', at most "
+        f"{limits.LOGICAL_NAME_MAX} characters.",
     ),
 ]
 EnvVar = Annotated[
@@ -39,10 +49,17 @@ JsonSchemaRef = Annotated[
     dict[str, Any] | str,
     Field(description="A JSON Schema inline, or the project-relative path of a .json/.yaml file."),
 ]
+MetadataKey = Annotated[str, Field(max_length=limits.METADATA_KEY_MAX)]
+MetadataValue = Annotated[str, Field(max_length=limits.METADATA_VALUE_MAX)]
 Metadata = Annotated[
-    dict[str, str],
-    Field(description="String key/value pairs stored on the object (limits: 16 keys in all)."),
+    dict[MetadataKey, MetadataValue],
+    Field(
+        description="String key/value pairs stored on the object: at most "
+        f"{limits.METADATA_MAX_KEYS} keys in all, including the ones assistops reserves."
+    ),
 ]
+AttributeKey = Annotated[str, Field(max_length=limits.ATTRIBUTE_KEY_MAX)]
+AttributeText = Annotated[str, Field(max_length=limits.ATTRIBUTE_VALUE_MAX)]
 
 
 class Strict(BaseModel):
@@ -59,15 +76,18 @@ class CodeInterpreter(Strict):
 
     files: list[str] = Field(
         default_factory=list,
-        description="Project-relative globs of files to upload for the code interpreter (≤ 20).",
+        description="Project-relative globs of files to upload for the code interpreter "
+        f"(at most {limits.CODE_INTERPRETER_FILES_MAX} files in all).",
     )
 
 
 class RankingOptions(Strict):
     """How file_search ranks chunks."""
 
-    ranker: Literal["auto", "default_2024_08_21"] = "auto"
-    score_threshold: float = Field(0.0, description="Between 0 and 1.")
+    ranker: limits.Ranker = "auto"
+    score_threshold: float = Field(
+        limits.SCORE_THRESHOLD_MIN, ge=limits.SCORE_THRESHOLD_MIN, le=limits.SCORE_THRESHOLD_MAX
+    )
 
 
 class FileSearch(Strict):
@@ -76,14 +96,19 @@ class FileSearch(Strict):
     vector_store: Name | None = Field(
         None, description="Logical name of a vector store declared under knowledge/."
     )
-    max_num_results: int | None = Field(None, description="1 to 50.")
+    max_num_results: int | None = Field(
+        None, ge=limits.MAX_NUM_RESULTS_MIN, le=limits.MAX_NUM_RESULTS_MAX
+    )
     ranking_options: RankingOptions | None = None
 
 
 class Function(Strict):
     """A function the application implements."""
 
-    name: str = Field(description="^[a-zA-Z0-9_-]{1,64}$, unique per assistant.")
+    name: str = Field(
+        pattern=limits.FUNCTION_NAME_PATTERN,
+        description="Letters, digits, '_' and '-'; unique per assistant.",
+    )
     description: str | None = None
     parameters: JsonSchemaRef | None = None
     strict: bool | None = Field(
@@ -130,7 +155,9 @@ class Tool(Strict):
 class JsonSchemaFormat(Strict):
     """A structured-output schema."""
 
-    name: str = Field(description="^[a-zA-Z0-9_-]{1,64}$")
+    name: str = Field(
+        pattern=limits.RESPONSE_FORMAT_NAME_PATTERN, description="Letters, digits, '_' and '-'."
+    )
     description: str | None = None
     schema_: JsonSchemaRef = Field(alias="schema")
     strict: bool | None = None
@@ -161,9 +188,11 @@ class AssistantFields(Strict):
     """Fields an assistant declares, and that defaults and overrides may set."""
 
     display_name: str | None = Field(
-        None, description="The name shown by the provider (≤ 256). Defaults to the logical name."
+        None,
+        max_length=limits.ASSISTANT_NAME_MAX,
+        description="The name shown by the provider. Defaults to the logical name.",
     )
-    description: str | None = Field(None, description="≤ 512 characters.")
+    description: str | None = Field(None, max_length=limits.ASSISTANT_DESCRIPTION_MAX)
     model: str | None = None
     instructions: str | InstructionsFile | None = Field(
         None,
@@ -171,13 +200,11 @@ class AssistantFields(Strict):
         "beside assistant.yaml when that file exists.",
     )
     variables: dict[str, Any] | None = Field(None, description="Template variables.")
-    tools: list[Tool] | None = Field(None, description="At most 128 tools.")
+    tools: list[Tool] | None = Field(None, max_length=limits.TOOLS_MAX)
     response_format: ResponseFormat | None = None
-    temperature: float | None = Field(None, description="0 to 2.")
-    top_p: float | None = Field(None, description="0 to 1.")
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = (
-        None
-    )
+    temperature: float | None = Field(None, ge=limits.TEMPERATURE_MIN, le=limits.TEMPERATURE_MAX)
+    top_p: float | None = Field(None, ge=limits.TOP_P_MIN, le=limits.TOP_P_MAX)
+    reasoning_effort: limits.ReasoningEffort | None = None
     metadata: Metadata | None = None
 
 
@@ -200,26 +227,41 @@ class AssistantOverride(AssistantFields):
 class StaticChunking(Strict):
     """Static chunking."""
 
-    max_chunk_size_tokens: int = Field(800, description="100 to 4096.")
-    chunk_overlap_tokens: int = Field(400, description="At most half of max_chunk_size_tokens.")
+    max_chunk_size_tokens: int = Field(
+        limits.AUTO_CHUNK_SIZE, ge=limits.STATIC_CHUNK_MIN, le=limits.STATIC_CHUNK_MAX
+    )
+    chunk_overlap_tokens: int = Field(
+        limits.AUTO_CHUNK_OVERLAP,
+        ge=limits.CHUNK_OVERLAP_MIN,
+        description="At most half of max_chunk_size_tokens.",
+    )
 
 
 class VectorStoreFields(Strict):
     """Fields a vector store declares, and that overrides may set."""
 
-    display_name: str | None = None
-    description: str | None = Field(None, description="Sent on create only (write-only field).")
+    display_name: str | None = Field(None, max_length=limits.ASSISTANT_NAME_MAX)
+    description: str | None = Field(
+        None,
+        max_length=limits.ASSISTANT_DESCRIPTION_MAX,
+        description="Sent on create only (write-only field).",
+    )
     files: list[str] | None = Field(
         None, description="Project-relative globs of the files to index (at least one match each)."
     )
     exclude: list[str] | None = Field(None, description="Globs removed from the matches.")
     chunking: Literal["auto"] | StaticChunking | None = None
     expires_after_days: int | None = Field(
-        None, description="Expire after this many days without activity (1 to 365)."
+        None,
+        ge=limits.VECTOR_STORE_EXPIRY_DAYS_MIN,
+        le=limits.VECTOR_STORE_EXPIRY_DAYS_MAX,
+        description="Expire after this many days without activity.",
     )
     metadata: Metadata | None = None
-    attributes: dict[str, str | int | float | bool] | None = Field(
-        None, description="Attributes set on every file of the store (for filtering)."
+    attributes: dict[AttributeKey, AttributeText | int | float | bool] | None = Field(
+        None,
+        description="Attributes set on every file of the store (for filtering): at most "
+        f"{limits.ATTRIBUTES_MAX_KEYS} in all, including the ones assistops reserves.",
     )
 
 

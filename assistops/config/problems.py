@@ -1,4 +1,8 @@
-"""Turn pydantic validation errors into Problems that name file, line, field and a fix."""
+"""Turn pydantic validation errors into Problems that name file, line, field and a fix.
+
+Constraint errors (ranges, lengths, patterns, list sizes) say what the value is and what is
+allowed, with the limits read from the model's own field constraints.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from collections.abc import Callable
 from typing import Any, cast, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
+from assistops import limits
 from assistops.config.models import ENV_VAR_PATTERN, NAME_PATTERN
 from assistops.errors import Problem
 
@@ -121,6 +127,8 @@ def problems_from_validation(
             continue  # the mapping member reports its own, deeper errors
         if tagged and kind in _WRONG_SHAPE and shapes[loc] - _WRONG_SHAPE:
             continue  # a scalar was written: its member's error says more
+        if tagged and kind not in _CONSTRAINTS and shapes[loc] & _CONSTRAINTS:
+            continue  # the member of the type written says what is wrong with the value
         message, hint = _explain(err, model, loc, value, (scalars or {}).get((*prefix, *loc)))
         if tagged and kind == "literal_error" and _WRONG_SHAPE & shapes[loc]:
             owner = _model_at(model, (*loc, ""))
@@ -136,6 +144,9 @@ def problems_from_validation(
 
 
 _WRONG_SHAPE = {"model_type", "model_attributes_type", "dict_type"}
+_RANGE = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
+_LENGTH = {"string_too_long", "string_too_short", "too_long", "too_short"}
+_CONSTRAINTS = _RANGE | _LENGTH | {"string_pattern_mismatch"}
 
 _TYPE_NAMES = {"int": "an integer", "float": "a number", "bool": "a boolean", "NoneType": "null"}
 
@@ -183,6 +194,10 @@ def _explain(
         )
     if kind == "string_pattern_mismatch":
         return _pattern(err)
+    if kind in _RANGE:
+        return _range(err, model, loc, value, source)
+    if kind in _LENGTH:
+        return _length(err, model, loc, value)
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{value!r} is not allowed", f"use one of {expected}"
@@ -211,7 +226,82 @@ def _pattern(err: Any) -> tuple[str, str]:
     if pattern == NAME_PATTERN:
         return (
             f"{what}{value!r} is not a valid name",
-            "use at most 64 lowercase letters, digits, '-' and '_', starting with a letter or "
-            "digit",
+            f"use at most {limits.LOGICAL_NAME_MAX} lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit",
         )
-    return f"{what}{value!r} does not match {pattern}", ""
+    if pattern == limits.FUNCTION_NAME_PATTERN:  # also RESPONSE_FORMAT_NAME_PATTERN
+        return (
+            f"{what}{value!r} is not a valid name",
+            f"use 1 to {limits.FUNCTION_NAME_MAX} letters, digits, '_' or '-'",
+        )
+    return f"{what}{value!r} does not match {pattern}", f"write a value that matches {pattern}"
+
+
+def _field_at(model: type[BaseModel], loc: Loc) -> FieldInfo | None:
+    """The model field that ``loc`` ends at, or None when it ends inside a mapping or list."""
+    owner = _model_at(model, loc)
+    if owner is None or not loc or not isinstance(loc[-1], str):
+        return None
+    for name, info in owner.model_fields.items():
+        if loc[-1] in (name, info.alias):
+            return info
+    return None
+
+
+def _range(
+    err: Any, model: type[BaseModel], loc: Loc, value: Any, source: str | None
+) -> tuple[str, str]:
+    """A number outside its field's range: the value as written, and the whole range allowed."""
+    bounds: dict[str, Any] = dict(err.get("ctx", {}))
+    info = _field_at(model, loc)
+    for meta in info.metadata if info is not None else []:  # annotated_types.Ge(ge=...) etc.
+        for key in ("ge", "le", "gt", "lt"):
+            if getattr(meta, key, None) is not None:
+                bounds.setdefault(key, getattr(meta, key))
+    shown = source if source is not None else repr(value)
+    if "ge" in bounds and "le" in bounds:
+        allowed = f"use {bounds['ge']!r} to {bounds['le']!r}"
+    else:
+        parts = []
+        if "ge" in bounds:
+            parts.append(f"{bounds['ge']!r} or more")
+        if "gt" in bounds:
+            parts.append(f"more than {bounds['gt']!r}")
+        if "le" in bounds:
+            parts.append(f"at most {bounds['le']!r}")
+        if "lt" in bounds:
+            parts.append(f"less than {bounds['lt']!r}")
+        allowed = "use " + " and ".join(parts)
+    return f"{shown} is out of range", allowed
+
+
+def _length(err: Any, model: type[BaseModel], loc: Loc, value: Any) -> tuple[str, str]:
+    """A string or list too long (or short): how long it is, the limit, and what to do."""
+    kind = err["type"]
+    ctx = err.get("ctx", {})
+    if kind in ("too_long", "too_short"):  # a list
+        actual = ctx.get("actual_length", len(value) if isinstance(value, list) else "?")
+        what = str(loc[-1]) if loc and isinstance(loc[-1], str) else "items"
+        if kind == "too_long":
+            limit = ctx["max_length"]
+            return f"{actual} {what}; the limit is {limit}", f"remove some: at most {limit} fit"
+        limit = ctx["min_length"]
+        return f"{actual} {what}; at least {limit} are needed", f"add some: at least {limit}"
+    text = str(err.get("input", ""))
+    if err["loc"] and err["loc"][-1] == "[key]":
+        what, it = "key is ", "the key"
+    elif loc and _model_at(model, loc) is None:  # a value in a mapping, named by its key
+        what, it = "value is ", "the value"
+    else:
+        what, it = "", "it"
+    if kind == "string_too_long":
+        limit = ctx["max_length"]
+        return (
+            f"{what}{len(text)} characters; the limit is {limit}",
+            f"shorten {it} to at most {limit} characters",
+        )
+    limit = ctx["min_length"]
+    return (
+        f"{what}{len(text)} characters; at least {limit} are needed",
+        f"lengthen {it} to at least {limit} characters",
+    )

@@ -1,4 +1,13 @@
-"""Offline checks of rendered declarations against the protocol's rules and limits.
+"""Offline checks of rendered declarations: the rules and limits a JSON Schema cannot express.
+
+Ranges, lengths, patterns and list sizes are field constraints of the declaration models
+(:mod:`assistops.config.models`), checked when each layer loads and again when layers merge, and
+published in ``schemas/``. What remains here needs rendering, several fields or several files:
+the rendered instructions' length, the files code-interpreter globs resolve to, metadata and
+attribute counts that include the keys assistops reserves (and those reserved names), one
+code_interpreter and one file_search per assistant, unique function names, references to
+declared vector stores, chunk overlap against chunk size, the environments' providers and URLs,
+and the JSON Schemas of functions and response formats (valid, strict mode).
 
 Runs after rendering (so overrides are merged and instructions rendered) and before any API
 call. Each check returns Problems naming file, line, field and a fix; nothing stops early.
@@ -142,8 +151,6 @@ def _assistant(
         file, line = merged.locate(loc)
         out.append(Problem(file, line, merged.field(loc), message, hint))
 
-    _length(add, ("display_name",), spec.display_name, limits.ASSISTANT_NAME_MAX)
-    _length(add, ("description",), spec.description, limits.ASSISTANT_DESCRIPTION_MAX)
     if spec.instructions is not None and len(spec.instructions) > limits.INSTRUCTIONS_MAX:
         add(
             ("instructions",),
@@ -152,8 +159,6 @@ def _assistant(
             "shorten the template, or move reference text into a vector store",
         )
     tools = model.tools or []
-    if len(tools) > limits.TOOLS_MAX:
-        add(("tools",), f"{len(tools)} tools; the limit is {limits.TOOLS_MAX}")
     seen_functions: dict[str, int] = {}
     kinds: dict[str, int] = {}
     for i, tool in enumerate(tools):
@@ -163,7 +168,11 @@ def _assistant(
                 ("tools", i),
                 f"a second {kind} tool (the first is tools[{kinds[kind]}])",
                 "an assistant has at most one of each; merge them"
-                + (" (and at most 1 vector store)" if kind == "file_search" else ""),
+                + (
+                    f" (and at most {limits.ASSISTANT_VECTOR_STORES_MAX} vector store)"
+                    if kind == "file_search"
+                    else ""
+                ),
             )
         kinds.setdefault(kind, i)
         if tool.file_search is not None:
@@ -175,33 +184,11 @@ def _assistant(
                     f"no vector store named '{fs.vector_store}' is declared",
                     f"declare it under knowledge/ (known: {known})",
                 )
-            n = fs.max_num_results
-            if n is not None and not limits.MAX_NUM_RESULTS_MIN <= n <= limits.MAX_NUM_RESULTS_MAX:
-                add(
-                    ("tools", i, "file_search", "max_num_results"),
-                    f"{n} is out of range",
-                    f"use {limits.MAX_NUM_RESULTS_MIN} to {limits.MAX_NUM_RESULTS_MAX}",
-                )
-            if fs.ranking_options is not None:
-                t = fs.ranking_options.score_threshold
-                if not 0 <= t <= 1:
-                    add(
-                        ("tools", i, "file_search", "ranking_options", "score_threshold"),
-                        f"{t} is out of range",
-                        "use 0 to 1",
-                    )
         if tool.function is not None:
             name = tool.function.name
-            loc: Loc = ("tools", i, "function", "name")
-            if not limits.FUNCTION_NAME_RE.match(name):
+            if name in seen_functions:
                 add(
-                    loc,
-                    f"function name '{name}' is invalid",
-                    "use 1 to 64 letters, digits, '_' or '-'",
-                )
-            elif name in seen_functions:
-                add(
-                    loc,
+                    ("tools", i, "function", "name"),
                     f"duplicate function name '{name}' (also tools[{seen_functions[name]}])",
                     "function names must be unique per assistant",
                 )
@@ -214,19 +201,6 @@ def _assistant(
             f"{limits.CODE_INTERPRETER_FILES_MAX}",
             "narrow the globs",
         )
-    if spec.temperature is not None and not 0 <= spec.temperature <= 2:
-        add(("temperature",), f"{spec.temperature} is out of range", "use 0 to 2")
-    if spec.top_p is not None and not 0 <= spec.top_p <= 1:
-        add(("top_p",), f"{spec.top_p} is out of range", "use 0 to 1")
-    rf = spec.response_format
-    if isinstance(rf, dict) and rf.get("type") == "json_schema":
-        name = rf["json_schema"]["name"]
-        if not limits.RESPONSE_FORMAT_NAME_RE.match(name):
-            add(
-                ("response_format", "json_schema", "name"),
-                f"'{name}' is not a valid name",
-                "use 1 to 64 letters, digits, '_' or '-'",
-            )
     _metadata(add, spec.metadata, reserved_metadata_count(spec))
     return out
 
@@ -241,29 +215,16 @@ def _store(spec: VectorStoreSpec, model: VectorStoreFile, merged: Merged) -> lis
         file, line = merged.locate(loc)
         out.append(Problem(file, line, merged.field(loc), message, hint))
 
-    _length(add, ("display_name",), spec.display_name, limits.ASSISTANT_NAME_MAX)
-    _length(add, ("description",), spec.description, limits.ASSISTANT_DESCRIPTION_MAX)
     chunk = spec.chunking
-    if chunk is not None:
+    if chunk is not None:  # the model checks each number; half the size is a cross-field rule
         size = chunk["static"]["max_chunk_size_tokens"]
         overlap = chunk["static"]["chunk_overlap_tokens"]
-        if not limits.STATIC_CHUNK_MIN <= size <= limits.STATIC_CHUNK_MAX:
-            add(
-                ("chunking", "max_chunk_size_tokens"),
-                f"{size} is out of range",
-                f"use {limits.STATIC_CHUNK_MIN} to {limits.STATIC_CHUNK_MAX}",
-            )
-        if overlap < 0 or overlap > size // 2:
+        if overlap > size // 2:
             add(
                 ("chunking", "chunk_overlap_tokens"),
                 f"{overlap} is out of range",
-                f"use 0 to half of max_chunk_size_tokens ({size // 2})",
+                f"use {limits.CHUNK_OVERLAP_MIN} to half of max_chunk_size_tokens ({size // 2})",
             )
-    days = spec.expires_after_days
-    if days is not None and not (
-        limits.VECTOR_STORE_EXPIRY_DAYS_MIN <= days <= limits.VECTOR_STORE_EXPIRY_DAYS_MAX
-    ):
-        add(("expires_after_days",), f"{days} is out of range", "use 1 to 365")
     _metadata(add, spec.metadata, reserved_metadata_count(spec))
     attributes = model.attributes or {}
     room = limits.ATTRIBUTES_MAX_KEYS - len(RESERVED_ATTRIBUTES)
@@ -274,30 +235,13 @@ def _store(spec: VectorStoreSpec, model: VectorStoreFile, merged: Merged) -> lis
             f"assistops reserves {len(RESERVED_ATTRIBUTES)} of the {limits.ATTRIBUTES_MAX_KEYS}; "
             "remove some",
         )
-    for key, value in attributes.items():
+    for key in attributes:
         if key in RESERVED_ATTRIBUTES:
             add(("attributes", key), f"'{key}' is reserved by assistops", "rename it")
-        if len(key) > limits.ATTRIBUTE_KEY_MAX:
-            add(
-                ("attributes", key),
-                f"key is {len(key)} characters; the limit is {limits.ATTRIBUTE_KEY_MAX}",
-                "shorten it",
-            )
-        if isinstance(value, str) and len(value) > limits.ATTRIBUTE_VALUE_MAX:
-            add(
-                ("attributes", key),
-                f"value is {len(value)} characters; the limit is {limits.ATTRIBUTE_VALUE_MAX}",
-                "shorten it",
-            )
     return out
 
 
 # -- shared -------------------------------------------------------------------------------------
-
-
-def _length(add: Any, loc: Loc, value: str | None, limit: int) -> None:
-    if value is not None and len(value) > limit:
-        add(loc, f"{len(value)} characters; the limit is {limit}", "shorten it")
 
 
 def _metadata(add: Any, metadata: dict[str, str], reserved: int) -> None:
@@ -309,21 +253,9 @@ def _metadata(add: Any, metadata: dict[str, str], reserved: int) -> None:
             f"assistops reserves {reserved} of the {limits.METADATA_MAX_KEYS} keys for ownership "
             "tags; remove some",
         )
-    for key, value in metadata.items():
+    for key in metadata:
         if key in RESERVED_METADATA or key.startswith("assistops"):
             add(("metadata", key), f"'{key}' is reserved by assistops", "rename the key")
-        if len(key) > limits.METADATA_KEY_MAX:
-            add(
-                ("metadata", key),
-                f"key is {len(key)} characters; the limit is {limits.METADATA_KEY_MAX}",
-                "shorten it",
-            )
-        if len(value) > limits.METADATA_VALUE_MAX:
-            add(
-                ("metadata", key),
-                f"value is {len(value)} characters; the limit is {limits.METADATA_VALUE_MAX}",
-                "shorten it",
-            )
 
 
 def _schema(source: SchemaSource, merged: Merged) -> list[Problem]:

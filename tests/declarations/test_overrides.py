@@ -178,11 +178,13 @@ def test_problems_from_an_override_point_at_assistops_yaml(layered: Path) -> Non
 
     assert result.exit_code == 1
     assert [p.split("\n")[0] for p in reported(result)] == [
-        # the environment's 'temperature: -1' is unset for helper by the override's null
+        # each layer is checked as written, as an editor checks it against the published
+        # schema: 'temperature: -1' is refused even though the override's null unsets it
+        f"assistops.yaml:{line_of(project, 'temperature: -1')}: "
+        "environments.prod.defaults.temperature: -1 is out of range",
         f"assistops.yaml:{line_of(project, 'top_p: 7')}: "
-        "environments.prod.overrides.assistants.helper.top_p: 7.0 is out of range "
-        "(in environment prod)",
-        "1 problem found.",
+        "environments.prod.overrides.assistants.helper.top_p: 7 is out of range",
+        "2 problems found.",
     ]
 
 
@@ -216,5 +218,40 @@ def test_a_type_error_in_an_override_is_refused_before_merging(tmp_path: Path) -
         f"assistops.yaml:{line_of(project, 'tier: 1')}: "
         "environments.prod.overrides.assistants.helper.metadata.tier: "
         "expected a string, got '1' which YAML reads as an integer",
+        "1 problem found.",
+    ]
+
+
+def test_a_limit_broken_in_an_override_is_located_in_assistops_yaml(layered: Path) -> None:
+    project = PROJECT.replace("          temperature: null\n", "          temperature: 2.5\n")
+    project = project.replace(
+        "            region: eu\n", "            region: eu\n          expires_after_days: 0\n"
+    )
+    write_project(layered, {"assistops.yaml": project})
+
+    result = run("validate", "-C", layered, "-e", "local")  # the layer is checked as written
+
+    assert reported(result) == [
+        f"assistops.yaml:{line_of(project, 'temperature: 2.5')}: "
+        "environments.prod.overrides.assistants.helper.temperature: 2.5 is out of range\n"
+        "    hint: use 0.0 to 2.0",
+        f"assistops.yaml:{line_of(project, 'expires_after_days: 0')}: "
+        "environments.prod.overrides.vector_stores.docs.expires_after_days: 0 is out of range\n"
+        "    hint: use 1 to 365",
+        "2 problems found.",
+    ]
+
+
+def test_a_limit_broken_under_overrides_is_located_in_the_file_that_set_it(layered: Path) -> None:
+    # the prod override merges over helper's metadata: the long value is still helper's own
+    assistant = ASSISTANT.replace("  owner: alice\n", "  owner: " + "a" * 513 + "\n")
+    write_project(layered, {"assistants/helper/assistant.yaml": assistant})
+
+    result = run("validate", "-C", layered)
+
+    assert reported(result) == [
+        f"assistants/helper/assistant.yaml:{line_of(assistant, 'owner:')}: metadata.owner: "
+        "value is 513 characters; the limit is 512\n"
+        "    hint: shorten the value to at most 512 characters",
         "1 problem found.",
     ]

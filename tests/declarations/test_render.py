@@ -167,7 +167,7 @@ def test_render_refuses_an_invalid_project_and_prints_nothing(tmp_path: Path) ->
 
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert "assistants/helper/assistant.yaml:2: temperature: 9.0 is out of range" in result.stderr
+    assert "assistants/helper/assistant.yaml:2: temperature: 9 is out of range" in result.stderr
 
 
 YAML_11_TRAPS = """\
