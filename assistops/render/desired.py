@@ -7,6 +7,7 @@ problem it met, so ``validate`` can report them all at once. The strict entry po
 
 from __future__ import annotations
 
+import copy
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -422,7 +423,50 @@ class Renderer:
                     name=merged.field,
                 )
             )
+            return _without_out_of_range(model, merged.data, exc)
+
+
+# pydantic error types of a value that has the right type but breaks a limit of the field
+_LIMIT_ERRORS = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "string_too_long",
+        "string_too_short",
+        "string_pattern_mismatch",
+        "too_long",
+        "too_short",
+    }
+)
+
+
+def _without_out_of_range(
+    model: type[BaseModel], data: Any, exc: ValidationError
+) -> BaseModel | None:
+    """The model with each out-of-range value left out, so that rendering goes on and reports
+    the declaration's other problems (templates, globs, schemas) in the same run; None when
+    some error is not about a limit, or leaving the values out does not make it valid."""
+    errors = exc.errors()
+    if not all(e["type"] in _LIMIT_ERRORS for e in errors):
+        return None
+    pruned = copy.deepcopy(data)
+    for error in errors:
+        loc = [part for part in error["loc"] if part != "[key]"]
+        parent: Any = pruned
+        try:
+            for part in loc[:-1]:
+                parent = parent[part]
+        except (KeyError, IndexError, TypeError):
             return None
+        if not loc or not isinstance(parent, dict) or loc[-1] not in parent:
+            return None
+        del parent[loc[-1]]
+    try:
+        return model.model_validate(pruned)
+    except ValidationError:
+        return None
 
 
 __all__ = [

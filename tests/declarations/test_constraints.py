@@ -250,7 +250,7 @@ LIMITS = {
     if name.isupper() and isinstance(value, int | float) and not isinstance(value, bool)
 }
 EVERYDAY = {0, 1, 2}  # as whole numbers: indexes, "half of the chunk size"
-FILES = ["assistops/config/models.py", "assistops/validate.py", "assistops/config/problems.py"]
+FILES = ["assistops/config/models.py", "assistops/render/validate.py", "assistops/config/problems.py"]
 
 
 @pytest.mark.parametrize("rel", FILES)

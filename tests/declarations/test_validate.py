@@ -82,16 +82,18 @@ def test_no_project_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_every_problem_across_files_is_reported_in_one_run(tmp_path: Path) -> None:
-    # a resource whose fields the model refuses is not rendered further (as with a type error),
-    # so the field errors sit in 'other' while helper's template and schema are checked
+    # a value out of range is left out so that the rest of its declaration is still rendered:
+    # helper's temperature, its template and its function schema are all reported
     root = write_project(
         tmp_path,
         {
             "assistops.yaml": BASE["assistops.yaml"].replace(
                 "https://assistants.demo.example/v1", "assistants.demo.example"
             ),
+            "assistants/helper/assistant.yaml": BASE["assistants/helper/assistant.yaml"]
+            + "temperature: 3\n",
             "assistants/helper/instructions.md.j2": "Hi {{ custmer }}.\n",
-            "assistants/other/assistant.yaml": "description: " + "d" * 600 + "\ntemperature: 3\n",
+            "assistants/other/assistant.yaml": "description: " + "d" * 600 + "\n",
             "knowledge/docs.yaml": "files:\n  - knowledge/docs/*.txt\n",
             "functions/lookup.json": BASE["functions/lookup.json"].replace(
                 '  "additionalProperties": false\n', '  "additionalProperties": true\n'
@@ -103,10 +105,10 @@ def test_every_problem_across_files_is_reported_in_one_run(tmp_path: Path) -> No
 
     assert result.exit_code == 1
     assert [p.split("\n")[0] for p in reported(result)] == [
+        "assistants/helper/assistant.yaml:12: temperature: 3 is out of range",
         "assistants/helper/instructions.md.j2:1: instructions: undefined template variable: "
         "'custmer' is undefined",
         "assistants/other/assistant.yaml:1: description: 600 characters; the limit is 512",
-        "assistants/other/assistant.yaml:2: temperature: 3 is out of range",
         "assistops.yaml:13: environments.prod.base_url: 'assistants.demo.example' is not an "
         "http(s) URL",
         "functions/lookup.json:7: tools[1].function.parameters.additionalProperties: strict "
