@@ -474,12 +474,12 @@ def _lookup(data: Any, tokens: list[str]) -> tuple[Any, Loc] | str:
 
 
 def _missing_hint(node: Any, token: str, loc: Loc) -> str:
-    at = _pointer([str(p) for p in loc]) or "the top"
+    at = _pointer([str(p) for p in loc]) or "the top level"
     if isinstance(node, dict) and node:
         close = difflib.get_close_matches(token, [str(k) for k in node], n=1, cutoff=0.6)
         if close:
             return f"did you mean '{close[0]}'?"
-        return f"{at} holds: " + ", ".join(str(k) for k in list(node)[:12])
+        return f"keys at {at}: " + ", ".join(str(k) for k in list(node)[:12])
     return "point at a schema inside the file, like #/$defs/Address"
 
 
