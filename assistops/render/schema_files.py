@@ -138,6 +138,8 @@ class SchemaFiles:
 
     def _read(self, ref: str) -> Document | Problem | str:
         path = self.root / ref
+        if path.is_dir():
+            return f"'{ref}' is a folder, not a schema file"
         if not path.is_file():
             return f"schema file '{ref}' does not exist"
         if not path.resolve().is_relative_to(self.root):
@@ -241,7 +243,23 @@ class _Resolver:
             self.problems.append(Problem(file, line, where, message, hint))
             return ref
 
-        parts = urlsplit(ref)
+        if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in ref):
+            return problem(
+                f"$ref {ref!r} holds spaces or control characters",
+                "remove them, or percent-encode them in a path (%20 for a space)",
+            )
+        try:
+            parts = urlsplit(ref)
+        except ValueError as exc:  # "http://[" and the like
+            return problem(
+                f"$ref '{ref}' is not a valid reference: {exc}",
+                "write a path relative to this file, like common/address.json#/$defs/Address",
+            )
+        if len(parts.scheme) == 1:  # a drive letter: C:/schemas/x.json
+            return problem(
+                f"$ref '{ref}' is an absolute path",
+                f"copy the schema into the project and refer to it by a path relative to {file}",
+            )
         if parts.scheme or parts.netloc or parts.query or ref.startswith("//"):
             return problem(
                 f"$ref '{ref}' is a URL: remote schemas are not fetched (nor would the service "
@@ -274,9 +292,12 @@ class _Resolver:
             else:
                 entry = self.files._entry(rel)
                 if isinstance(entry, str):
+                    linked = "symlink" in entry
                     return problem(
                         f"$ref '{ref}': {entry}",
-                        f"a $ref path is relative to the file it is written in ({file}); "
+                        "copy the schema into the project instead of linking to it"
+                        if linked
+                        else f"a $ref path is relative to the file it is written in ({file}); "
                         "fix the path or add the file",
                     )
                 if isinstance(entry, Problem):  # the file is broken: point inside it

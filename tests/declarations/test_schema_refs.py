@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .helpers import EXAMPLE, reported, run, write_project
 
@@ -351,3 +353,56 @@ def test_editing_a_referenced_file_shows_in_plan(tmp_path: Path) -> None:
     assert [c["path"] for c in change["changes"]] == [
         "tools.function:lookup.parameters#/$defs/CountryCode/enum/2"
     ]
+
+
+REFS = st.one_of(
+    st.text(alphabet="ab./#$%~:[]?-_0 \\", max_size=16),
+    st.sampled_from(
+        [
+            "#",
+            "#/$defs/X",
+            "#/properties",
+            "a.json",
+            "a.json#/$defs/X",
+            "b.json#",
+            "b.json#/allOf/0",
+            "lookup.json#/$defs/X",
+            "../functions/a.json",
+            "http://[",
+        ]
+    ),
+)
+SCHEMAS = st.recursive(
+    st.builds(lambda r: {"$ref": r}, REFS) | st.just({"type": "string"}),
+    lambda inner: (
+        st.builds(lambda xs: {"allOf": xs}, st.lists(inner, max_size=3))
+        | st.builds(lambda d: {"$defs": d}, st.dictionaries(st.sampled_from(["X", "Y"]), inner))
+        | st.builds(
+            lambda p: {"type": "object", "properties": p}, st.dictionaries(st.text(), inner)
+        )
+    ),
+    max_leaves=8,
+)
+
+
+@offline
+@settings(max_examples=60, deadline=None)
+@given(lookup=SCHEMAS, a=SCHEMAS, b=SCHEMAS)
+def test_resolving_never_crashes_or_hangs(
+    lookup: dict[str, Any],
+    a: dict[str, Any],
+    b: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    root = write_project(
+        tmp_path_factory.mktemp("refs"),
+        {
+            "functions/lookup.json": json.dumps({"type": "object", **lookup}),
+            "functions/a.json": json.dumps(a),
+            "functions/b.json": json.dumps(b),
+        },
+    )
+
+    result = run("validate", "-C", root)  # an exception would escape CliRunner here
+
+    assert result.exit_code in (0, 1)
