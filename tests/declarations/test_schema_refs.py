@@ -131,34 +131,56 @@ def test_a_schema_without_file_refs_is_sent_exactly_as_written() -> None:
 
 
 @offline
-def test_internal_refs_and_the_root_s_own_defs_are_kept(tmp_path: Path) -> None:
-    # the root's own Address and the file's Address collide: the copy gets its file's name
+def test_internal_refs_are_kept_and_collected_names_never_clash(tmp_path: Path) -> None:
     lookup = """\
 {
   "type": "object",
   "properties": {
     "mine": {"$ref": "#/$defs/Address"},
     "theirs": {"$ref": "common/other.json#/$defs/Address"},
-    "again": {"$ref": "lookup.json#/$defs/Address"}
+    "again": {"$ref": "lookup.json#/$defs/Address"},
+    "whole": {"$ref": "common/other.json"},
+    "twin": {"$ref": "common/more/other.json"}
   },
-  "required": ["mine", "theirs", "again"],
+  "required": ["mine", "theirs", "again", "whole", "twin"],
   "additionalProperties": false,
   "$defs": {"Address": {"type": "string"}}
 }
 """
-    other = '{"$defs": {"Address": {"type": "integer"}}}\n'
+    # a whole file is copied without its own $id, $schema and $defs (collected as used)
+    other = """\
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://example.com/other.json",
+  "type": "array",
+  "items": {"$ref": "#/$defs/Address"},
+  "$defs": {"Address": {"type": "integer"}}
+}
+"""
     root = refs_project(
-        tmp_path, **{"functions/lookup.json": lookup, "functions/common/other.json": other}
+        tmp_path,
+        **{
+            "functions/lookup.json": lookup,
+            "functions/common/other.json": other,
+            "functions/common/more/other.json": '{"type": "boolean"}\n',
+        },
     )
 
     params = parameters(root)
 
     assert params["properties"] == {
-        "mine": {"$ref": "#/$defs/Address"},
-        "theirs": {"$ref": "#/$defs/other_Address"},
+        "mine": {"$ref": "#/$defs/Address"},  # the root's own: kept as written
+        "theirs": {"$ref": "#/$defs/other_Address"},  # Address is taken: prefixed by its file
         "again": {"$ref": "#/$defs/Address"},  # a ref to the root file by name is internal
+        "whole": {"$ref": "#/$defs/other"},
+        "twin": {"$ref": "#/$defs/other_2"},  # another other.json: numbered
     }
-    assert params["$defs"] == {"Address": {"type": "string"}, "other_Address": {"type": "integer"}}
+    assert params["$defs"] == {
+        "Address": {"type": "string"},
+        "other_Address": {"type": "integer"},
+        "other": {"type": "array", "items": {"$ref": "#/$defs/other_Address"}},
+        "other_2": {"type": "boolean"},
+    }
 
 
 @offline
