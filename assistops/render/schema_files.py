@@ -364,9 +364,9 @@ class _Resolver:
 
     def locate_out(self, path: Loc) -> tuple[str, int | None]:
         """(file, line) of a path of the resolved schema."""
-        if len(path) >= 2 and path[0] == "$defs" and path[1] in self.origins:
-            doc, base = self.origins[str(path[1])]
-            return doc.file, doc.line_of((*base, *path[2:]))
+        copied = Resolved(None, self.origins).origin(path)
+        if copied is not None:
+            return copied[0].file, copied[0].line_of(copied[1])
         return self.root.locate(path)
 
     def display(self, pointer: str) -> str:
