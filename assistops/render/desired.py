@@ -34,7 +34,7 @@ from assistops.kinds.spec import Spec as ResourceSpec
 from assistops.kinds.vector_store import VectorStoreSpec, vector_store_address
 from assistops.render.files import FileCache, LocalFile, resolve_globs
 from assistops.render.merge import Layer, Merged, merge
-from assistops.render.schema_files import SchemaFiles
+from assistops.render.schema_files import Resolved, SchemaFiles, schema_field
 from assistops.render.templates import make_environment, render
 
 Loc = tuple[str | int, ...]
@@ -46,10 +46,11 @@ class SchemaSource:
 
     address: str
     field: Loc  # e.g. ("tools", 2, "function", "parameters")
-    schema: Any
+    schema: Any  # as sent: file $refs resolved into $defs
     doc: Document | None  # the schema file, when it came from one
     origin: tuple[str, int | None]  # where it is referenced
     strict: bool
+    resolved: Resolved | None = None  # where each $defs entry copied from a file was written
 
 
 @dataclass
@@ -357,17 +358,18 @@ class Renderer:
         if fn.description is not None:
             body["description"] = fn.description
         if fn.parameters is not None:
-            schema, doc = self._schema(fn.parameters, merged, (*loc, "parameters"), out)
-            if schema is not None:
-                body["parameters"] = schema
+            resolved, doc = self._schema(fn.parameters, merged, (*loc, "parameters"), out)
+            if resolved is not None:
+                body["parameters"] = resolved.schema
                 out.schemas.append(
                     SchemaSource(
                         address,
                         (*loc, "parameters"),
-                        schema,
+                        resolved.schema,
                         doc,
                         merged.locate((*loc, "parameters")),
                         bool(fn.strict),
+                        resolved,
                     )
                 )
         if fn.strict is not None:
@@ -388,11 +390,19 @@ class Renderer:
         body: dict[str, Any] = {"name": js.name}
         if js.description is not None:
             body["description"] = js.description
-        schema, doc = self._schema(js.schema_, merged, loc, out)
-        if schema is not None:
-            body["schema"] = schema
+        resolved, doc = self._schema(js.schema_, merged, loc, out)
+        if resolved is not None:
+            body["schema"] = resolved.schema
             out.schemas.append(
-                SchemaSource(address, loc, schema, doc, merged.locate(loc), bool(js.strict))
+                SchemaSource(
+                    address,
+                    loc,
+                    resolved.schema,
+                    doc,
+                    merged.locate(loc),
+                    bool(js.strict),
+                    resolved,
+                )
             )
         if js.strict is not None:
             body["strict"] = js.strict
@@ -400,12 +410,30 @@ class Renderer:
 
     def _schema(
         self, ref: dict[str, Any] | str, merged: Merged, loc: Loc, out: Rendered
-    ) -> tuple[Any, Document | None]:
-        if isinstance(ref, dict):
-            return ref, None
+    ) -> tuple[Resolved | None, Document | None]:
+        """The schema as sent (its file $refs resolved), and the file it was read from."""
+        if isinstance(ref, dict):  # inline: each $ref is located (and relative to) where written
+            resolved, problems = self.schema_files.resolve(
+                ref,
+                None,
+                lambda path: merged.locate((*loc, *path)),
+                lambda path: merged.field((*loc, *path)),
+            )
+            out.problems.extend(problems)
+            return resolved, None
         doc, problems = self.schema_files.load(ref, merged.locate(loc), merged.field(loc))
         out.problems.extend(problems)
-        return (doc.data, doc) if doc is not None else (None, None)
+        if doc is None:
+            return None, None
+        base = merged.field(loc)
+        resolved, problems = self.schema_files.resolve(
+            doc.data,
+            doc,
+            lambda path: (doc.file, doc.line_of(path)),
+            lambda path: schema_field(base, path),
+        )
+        out.problems.extend(problems)
+        return resolved, doc
 
     # -- shared ----------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from assistops.kinds.tags import RESERVED_ATTRIBUTES, RESERVED_METADATA, reserve
 from assistops.kinds.vector_store import VectorStoreSpec
 from assistops.render.desired import Rendered, SchemaSource
 from assistops.render.merge import Merged
+from assistops.render.schema_files import schema_field
 
 Loc = tuple[str | int, ...]
 
@@ -264,11 +265,13 @@ def _schema(source: SchemaSource, merged: Merged) -> list[Problem]:
     def add(path: Loc, message: str, hint: str = "") -> None:
         if source.doc is not None:  # a schema file: its line, and the field that uses it
             file, line = source.doc.file, source.doc.line_of(path)
-            where = merged.field(source.field) + ("." + field_path(path) if path else "")
-            where = where.replace(".[", "[")
+            where = schema_field(merged.field(source.field), path)
         else:
             file, line = merged.locate((*source.field, *path))
             where = merged.field((*source.field, *path))
+        copied = source.resolved.origin(path) if source.resolved is not None else None
+        if copied is not None:  # a $defs entry copied from the file a $ref named: fix it there
+            file, line = copied[0].file, copied[0].line_of(copied[1])
         out.append(Problem(file, line, where, message, hint))
 
     try:
