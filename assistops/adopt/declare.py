@@ -3,7 +3,8 @@
 A :class:`Drafter` plans every file (nothing is written here) and collects the files whose
 content it could not obtain, so the caller can refuse before writing anything. What each live
 field becomes follows the renderer backwards: the rendered declaration must project exactly to
-the live object (see :mod:`assistops.diff`), so that the next plan is empty.
+the live object (see each kind's ``from_live`` and ``projection`` in :mod:`assistops.kinds`),
+so that the next plan is empty.
 """
 
 from __future__ import annotations

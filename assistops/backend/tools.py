@@ -20,13 +20,14 @@ from assistops.backend.rules import ChunkingStrategy, Doc, check_id, tag_by_type
 from assistops.limits import (
     ASSISTANT_VECTOR_STORES_MAX,
     CODE_INTERPRETER_FILES_MAX,
+    FUNCTION_NAME_MAX,
+    FUNCTION_NAME_PATTERN,
     MAX_NUM_RESULTS_MAX,
     MAX_NUM_RESULTS_MIN,
     SCORE_THRESHOLD_MAX,
     SCORE_THRESHOLD_MIN,
 )
 
-NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"  # FunctionObject.name (prose), also json_schema.name
 DEFAULT_RANKING = {"ranker": "default_2024_08_21", "score_threshold": 0.0}
 
 
@@ -62,7 +63,7 @@ class FileSearchTool(Body):
 class FunctionDef(Body):
     """A function tool's definition."""
 
-    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    name: str = Field(min_length=1, max_length=FUNCTION_NAME_MAX, pattern=FUNCTION_NAME_PATTERN)
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
@@ -115,7 +116,7 @@ class JsonObjectFormat(Body):
 class JsonSchemaSpec(Body):
     """``json_schema`` of a ``json_schema`` response format."""
 
-    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    name: str = Field(min_length=1, max_length=FUNCTION_NAME_MAX, pattern=FUNCTION_NAME_PATTERN)
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: bool | None = None

@@ -14,7 +14,7 @@ numbers of :mod:`assistops.limits`, so the published schemas carry them (``minim
 what ``validate`` flags. Every layer is checked as written: ``defaults`` and ``overrides`` in
 ``assistops.yaml`` when the project loads, each resource again once its layers are merged (a
 resource whose fields fail is not rendered further, as with a type error).
-:mod:`assistops.validate` keeps what a schema cannot say: limits on what rendering produces
+:mod:`assistops.render.validate` keeps what a schema cannot say: limits on what rendering produces
 (instruction length, files a glob resolves to), counts that include the metadata keys assistops
 reserves, cross-field and cross-file rules, and the strict-mode rules of JSON Schemas.
 """

@@ -113,9 +113,30 @@ def _dedupe(changes: list[FieldChange]) -> list[FieldChange]:
     return sorted(out, key=lambda c: c.path)
 
 
-def breaking_changes(old: Any, new: Any, pointer: str = "") -> list[tuple[str, str]]:
-    """Changes to a function's parameter schema that would break an app implementing it."""
+def breaking_changes(
+    old: Any,
+    new: Any,
+    pointer: str = "",
+    *,
+    roots: tuple[Any, Any] | None = None,
+    seen: set[str] | None = None,
+) -> list[tuple[str, str]]:
+    """Changes to a function's parameter schema that would break an app implementing it.
+
+    Internal references (``#/$defs/X``, as render writes every referenced file) are followed,
+    and a change found there is reported at the definition, where the diff shows it.
+    """
     out: list[tuple[str, str]] = []
+    if roots is None:
+        roots, seen = (old, new), set()
+    assert seen is not None
+    old, _ = _deref(old, roots[0])
+    new, target = _deref(new, roots[1])
+    if target is not None:
+        if target in seen:
+            return out  # a recursive definition, already compared
+        seen.add(target)
+        pointer = target
     if not isinstance(old, dict) or not isinstance(new, dict):
         return out
     old_types, new_types = _types(old), _types(new)
@@ -142,10 +163,34 @@ def breaking_changes(old: Any, new: Any, pointer: str = "") -> list[tuple[str, s
         out.append((f"{pointer}/required", f"new required parameter {quoted}"))
     for name, sub in new_props.items():
         if name in old_props:
-            out.extend(breaking_changes(old_props[name], sub, f"{pointer}/properties/{name}"))
+            out.extend(
+                breaking_changes(
+                    old_props[name],
+                    sub,
+                    f"{pointer}/properties/{name}",
+                    roots=roots,
+                    seen=seen,
+                )
+            )
     if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
-        out.extend(breaking_changes(old["items"], new["items"], f"{pointer}/items"))
+        out.extend(
+            breaking_changes(old["items"], new["items"], f"{pointer}/items", roots=roots, seen=seen)
+        )
     return out
+
+
+def _deref(schema: Any, root: Any) -> tuple[Any, str | None]:
+    """``schema``, or what its internal ``$ref`` points at in ``root`` and that pointer."""
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return schema, None
+    target: Any = root
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, dict) or part not in target:
+            return schema, None
+        target = target[part]
+    return target, ref[1:]
 
 
 def _types(schema: dict[str, Any]) -> set[str]:

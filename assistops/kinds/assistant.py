@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from assistops import limits
 from assistops.kinds import file as file_kind
 from assistops.kinds import vector_store as store_kind
 from assistops.kinds.base import ApplyContext, Kind, LiveState, Phase, PlanContext, Scope, StepBase
@@ -41,7 +42,7 @@ ASSISTANTS = Phase(40, "assistants")
 DELETE_ASSISTANTS = Phase(70, "delete assistants")
 
 #: Rankers the service treats as its default: declaring none compares equal to either.
-DEFAULT_RANKERS = ("auto", "default_2024_08_21")
+DEFAULT_RANKERS = limits.RANKERS
 
 
 def assistant_address(name: str) -> str:

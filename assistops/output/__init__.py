@@ -1,4 +1,4 @@
-"""Plan renderers: pure functions from a :class:`~assistops.plan.Plan` to text.
+"""Plan renderers: pure functions from a :class:`~assistops.engine.plan.Plan` to text.
 
     render_text(plan, color=False)   Terraform-like text for people
     render_markdown(plan, limit=...) pull-request comments and $GITHUB_STEP_SUMMARY
