@@ -42,7 +42,7 @@ def build_plan(
     if targets:
         keep = closure(desired, targets)
         resources = [r for r in resources if r.address in keep]
-        steps = [s for s in steps if s.address in keep]
+        steps = [s for s in steps if s.addresses() & keep]
     resources = sorted(resources, key=lambda r: (kinds.display_rank(r.kind), r.address))
     return Plan(
         project=desired.project,

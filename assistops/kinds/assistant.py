@@ -435,7 +435,13 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
         changes = ctx.compare(want, have)
         recorded = recorded_revision(keeper)
         observed = split_rev_digest(recorded[0]) if recorded else None
-        drift = bool(changes) and observed is not None and observed[0] != digest_of(have)
+        # a store being replaced (or removed as a duplicate) still counts as the declared one:
+        # what apply left is compared with what it recorded, so that is not drift
+        held = live.vector_store or ""
+        if held.startswith("id:") and held[3:] in ctx.retired:
+            live = live.model_copy(update={"vector_store": ctx.retired[held[3:]]})
+        as_left = align_defaults(want, projection(live, live_files))
+        drift = bool(changes) and observed is not None and observed[0] != digest_of(as_left)
         reasons = []
         if observed is not None and observed[1] != digest_of(write_only(spec))[:8]:
             reasons.append("reasoning_effort changed (the service does not return it)")

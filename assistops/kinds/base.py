@@ -87,6 +87,10 @@ class StepBase(BaseModel):
         """One line saying what the step does."""
         raise NotImplementedError(f"step {self.op} has no description")
 
+    def addresses(self) -> set[str]:
+        """Every address the step is part of (``--target`` keeps it when one is targeted)."""
+        return {self.address}
+
     @classmethod
     def json_fields(cls) -> tuple[str, ...]:
         """The fields the JSON plan format carries, besides ``op`` and ``address``."""
@@ -155,6 +159,7 @@ class PlanContext:
     uploads: dict[str, str] = field(default_factory=dict)  # sha256 -> live upload serving it
     used: set[str] = field(default_factory=set)  # upload ids that stay referenced
     superseded: dict[str, str] = field(default_factory=dict)  # live id -> address replacing it
+    retired: dict[str, str] = field(default_factory=dict)  # replaced or duplicate id -> address
     _specs: dict[type[Spec], dict[str, Any]] = field(default_factory=dict)
 
     def specs(self, spec_type: type[S]) -> dict[str, S]:

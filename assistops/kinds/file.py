@@ -130,6 +130,13 @@ class UploadFile(StepBase):
     sha256: str
     bytes: int
     filename: str
+    serves: list[str] = Field(
+        default_factory=list, description="Every file address with this content."
+    )
+
+    def addresses(self) -> set[str]:
+        """The file it is addressed to and every other file with the same content."""
+        return {self.address, *self.serves}
 
     def run(self, ctx: ApplyContext) -> None:
         """Upload the content, checking it is still what the plan hashed."""
@@ -246,6 +253,7 @@ class FileKind(Kind[FileSpec, FilesLive]):
                     filename=upload_filename(
                         spec, project=ctx.desired.project, environment=ctx.desired.environment
                     ),
+                    serves=[s.address for s in specs],
                 )
             )
 

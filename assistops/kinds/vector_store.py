@@ -520,6 +520,7 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
         for f in file_specs:
             ctx.changes.append(_file_created(f))
         if replaced is not None:
+            ctx.retired[replaced["id"]] = spec.address
             ctx.steps.append(DeleteVectorStore(address=spec.address, id=replaced["id"]))
 
     def _files(
@@ -531,6 +532,7 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
         live: list[Json],
     ) -> None:
         by_path: dict[str, list[Json]] = defaultdict(list)
+        detach: list[DetachFile] = []
         for raw in sorted_by_age(live):
             path = _path(raw)
             if path is None:
@@ -590,7 +592,7 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
                 if match is None and _sha(extra) == f.sha256:
                     detach_first.append(extra["id"])  # a failed copy of the same content
                 else:
-                    ctx.steps.append(
+                    detach.append(
                         DetachFile(address=f.address, store=store_id, file_id=extra["id"])
                     )
             if match is not None:
@@ -601,17 +603,11 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
             for entry in entries:
                 ctx.superseded[entry["id"]] = f.address
             ctx.changes.append(_file_attached(f, old))
-        if attach:
-            ctx.steps.append(
-                AttachFiles(
-                    address=spec.address, store=store_id, files=attach, detach_first=detach_first
-                )
-            )
         for path, entries in by_path.items():
             address = file_address(spec.address, path)
             for raw in entries:
                 ctx.superseded[raw["id"]] = address
-                ctx.steps.append(DetachFile(address=address, store=store_id, file_id=raw["id"]))
+                detach.append(DetachFile(address=address, store=store_id, file_id=raw["id"]))
             ctx.changes.append(
                 ResourceChange(
                     address=address,
@@ -620,6 +616,17 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
                     id=entries[0]["id"],
                     reasons=["no longer declared"],
                     before={"path": path, "sha256": _sha(entries[0])},
+                )
+            )
+        # an entry holding an upload that is attached again (under another path) must go
+        # first: the store holds one upload once, so detaching it afterwards would lose it
+        attaching = {entry["file_id"] for entry in attach}
+        detach_first += [d.file_id for d in detach if d.file_id in attaching]
+        ctx.steps.extend(d for d in detach if d.file_id not in attaching)
+        if attach:
+            ctx.steps.append(
+                AttachFiles(
+                    address=spec.address, store=store_id, files=attach, detach_first=detach_first
                 )
             )
 
@@ -656,6 +663,8 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
         )
 
     def _delete(self, ctx: PlanContext, address: str, raw: Json, *, duplicate: bool) -> None:
+        if duplicate:
+            ctx.retired[raw["id"]] = address
         ctx.steps.append(DeleteVectorStore(address=address, id=raw["id"]))
         ctx.changes.append(
             deletion(

@@ -259,11 +259,6 @@ def test_an_expired_store_is_replaced() -> None:
     assert_replaced(state, world, "the store expired")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planner bug: an assistant whose store is replaced is flagged as drifted (its live "
-    "store id no longer maps to an address, so its projection differs from the recorded one)",
-)
 def test_an_assistant_whose_store_is_replaced_has_not_drifted() -> None:
     state = the_state()
     world = applied(state)
@@ -505,11 +500,6 @@ def test_a_renamed_file_keeps_its_entry_and_only_its_attributes_change() -> None
     assert actions(plan) == {renamed.address: "update"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planner bug: a renamed file whose entry failed to index is attached again while "
-    "its failed entry is still in the store, and that entry (the same upload) is detached after",
-)
 def test_a_renamed_file_whose_entry_failed_is_detached_first_and_attached_again() -> None:
     state = the_state()
     world = applied(state)
@@ -826,11 +816,6 @@ def test_a_target_on_an_applied_state_leaves_other_changes_out() -> None:
     assert actions(untargeted) == {edited.address: "replace", FAQ: "update", ANALYST: "update"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planner bug: --target drops the upload of a content that a file outside the "
-    "closure declares first, while the targeted resources still refer to ${sha:...}",
-)
 @pytest.mark.parametrize("held_by", ["store", "code_interpreter"])
 def test_a_target_uploads_every_content_its_closure_refers_to(held_by: str) -> None:
     shared = "# Contact\nmail us.\n"

@@ -65,6 +65,7 @@ def every_step_plan(plan_factory: PlanFactory) -> Plan:
         sha256="ab" * 32,
         bytes=1234,
         filename="assistops--acme--prod--abababab--faq.md",
+        serves=["file.handbook:docs/faq.md", "file.policies:docs/faq.md"],
     )
     attach = AttachFiles(
         address="vector_store.handbook",
@@ -191,6 +192,7 @@ def test_step_fields_in_the_document(plan_factory: PlanFactory) -> None:
         "sha256": "ab" * 32,
         "bytes": 1234,
         "filename": "assistops--acme--prod--abababab--faq.md",
+        "serves": ["file.handbook:docs/faq.md", "file.policies:docs/faq.md"],
     }
     assert doc["steps"][1]["detach_first"] == []
 
