@@ -166,11 +166,16 @@ def open_reader(project: Project, environment: str) -> Reader:
 
 
 def compute_plan(
-    project: Project, environment: str, reader: Reader, options: PlanOptions | None = None
+    project: Project,
+    environment: str,
+    reader: Reader,
+    options: PlanOptions | None = None,
+    *,
+    state: DesiredState | None = None,
 ) -> Plan:
-    """Render the desired state, read live state, and diff them into a plan."""
+    """Render the desired state (unless given), read live state, and diff them into a plan."""
     options = options or PlanOptions()
-    state = _desired_state(project, environment)
+    state = state if state is not None else _desired_state(project, environment)
     if options.destroy:
         state = state.model_copy(update={"resources": {}})
     targets = list(options.targets)
@@ -194,9 +199,10 @@ def compute_plan(
 def plan(start: Path, environment: str, options: PlanOptions | None = None) -> Plan:
     """Compute the plan of one environment (reads live state, changes nothing)."""
     project = load_project(start)
+    state = _desired_state(project, environment)  # bad input is refused before any connection
     reader = open_reader(project, environment)
     try:
-        return compute_plan(project, environment, reader, options)
+        return compute_plan(project, environment, reader, options, state=state)
     finally:
         reader.close()
 
@@ -221,6 +227,7 @@ def apply(
         environment = saved.environment
         options = options.model_copy(update={"plan": PlanOptions()})
     env = project.environment(environment)
+    state = _desired_state(project, environment)  # bad input is refused before any connection
     writer = open_writer(project, environment)
     lock_path = writer.lock_path()
     verb = "destroy" if options.plan.destroy else "apply"
@@ -228,7 +235,14 @@ def apply(
     try:
         with lock:
             return _apply_locked(
-                project, environment, writer, confirm, saved, options, protected=env.protected
+                project,
+                environment,
+                writer,
+                confirm,
+                saved,
+                options,
+                protected=env.protected,
+                state=state,
             )
     finally:
         writer.close()
@@ -243,8 +257,9 @@ def _apply_locked(
     options: ApplyOptions,
     *,
     protected: bool,
+    state: DesiredState,
 ) -> ApplyOutcome:
-    current = compute_plan(project, environment, writer, options.plan)
+    current = compute_plan(project, environment, writer, options.plan, state=state)
     if saved is not None and options.plan_file is not None:
         check_fresh(saved, current, options.plan_file)
     if protected and current.deletes and not options.allow_delete:
@@ -259,12 +274,12 @@ def _apply_locked(
     if not confirm(current):
         raise PlanError("apply cancelled; nothing was changed")
     result = apply_plan(current, writer, project.root, options)
-    verify = compute_plan(project, environment, writer, options.plan)
+    verify = compute_plan(project, environment, writer, options.plan, state=state)
     reconciled = 0
     while verify.has_changes and reconciled < 2 and _only_duplicates(verify):
         apply_plan(verify, writer, project.root, options)
         reconciled += 1
-        verify = compute_plan(project, environment, writer, options.plan)
+        verify = compute_plan(project, environment, writer, options.plan, state=state)
     return ApplyOutcome(current, result, verify, reconciled)
 
 
