@@ -137,8 +137,10 @@ def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_nullable_marker(member: Json) -> bool:
-    return isinstance(member, dict) and member.get("nullable") is True and not (
-        set(member) - {"nullable", "description"}
+    return (
+        isinstance(member, dict)
+        and member.get("nullable") is True
+        and not (set(member) - {"nullable", "description"})
     )
 
 

@@ -85,8 +85,7 @@ def export_account(
     for label, value in (("project", project), ("environment", environment)):
         if not is_name(value):
             raise AdoptError(
-                f"'{value}' is not a valid {label} name: use lowercase letters, digits, "
-                "'-' and '_'"
+                f"'{value}' is not a valid {label} name: use lowercase letters, digits, '-' and '_'"
             )
     env = Environment(provider="openai", base_url=base_url, api_key_env=api_key_env)
     config = ProjectFile(project=project, environments={environment: env})

@@ -1,9 +1,9 @@
 """The second half of import and export: write, validate, tag, verify.
 
-    write     the planned files (refusing to overwrite anything)
-    validate  the project again: a problem the new files introduced removes them, untagged
-    tag       the adopted objects, with tags computed from what the files render to
-    verify    a fresh plan; what it still shows is reported (it should show nothing)
+write     the planned files (refusing to overwrite anything)
+validate  the project again: a problem the new files introduced removes them, untagged
+tag       the adopted objects, with tags computed from what the files render to
+verify    a fresh plan; what it still shows is reported (it should show nothing)
 """
 
 from __future__ import annotations

@@ -103,7 +103,10 @@ class Layout:
                 fields.update(defaults.model_fields_set)
         paths = project.config.paths
         return cls(
-            project.root, paths.assistants, paths.knowledge, find_schemas(project.root),
+            project.root,
+            paths.assistants,
+            paths.knowledge,
+            find_schemas(project.root),
             frozenset(fields),
         )
 

@@ -30,8 +30,11 @@ class _Reporter:
     def __enter__(self) -> _Reporter:
         if self.live:
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                console=self.console, transient=True,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=self.console,
+                transient=True,
             )
             self.progress.start()
         return self
@@ -49,8 +52,9 @@ class _Reporter:
                     )
                 self.progress.update(self.tasks[event.address], completed=event.done)
             elif event.done == event.total:
-                self.console.print(f"  {event.address}: {event.done}/{event.total} files indexed",
-                                   markup=False)
+                self.console.print(
+                    f"  {event.address}: {event.done}/{event.total} files indexed", markup=False
+                )
             return
         if event.kind == "phase":
             self.console.print(f"- {event.message} ({event.total})", markup=False)
@@ -71,7 +75,9 @@ def _confirm(auto_approve: bool, verb: str) -> api.ConfirmFn:
         click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
         answer = click.prompt(
             f"\nDo you want to {verb} these changes in {plan.project}/{plan.environment}? "
-            "Only 'yes' will be accepted", default="", show_default=False,
+            "Only 'yes' will be accepted",
+            default="",
+            show_default=False,
         )
         return bool(answer.strip() == "yes")
 
@@ -101,8 +107,11 @@ def _run(
         )
         outcome = api.apply(project, env, confirm=_confirm(auto_approve, verb), options=options)
     if outcome.result is None:
-        out.print(f"No changes. {outcome.plan.project}/{outcome.plan.environment} already "
-                  "matches the declarations.", markup=False)
+        out.print(
+            f"No changes. {outcome.plan.project}/{outcome.plan.environment} already "
+            "matches the declarations.",
+            markup=False,
+        )
         return
     s = outcome.plan.summary
     out.print(
@@ -111,8 +120,11 @@ def _run(
         markup=False,
     )
     if outcome.reconciled:
-        out.print(f"Removed duplicates left by retried requests ({outcome.reconciled} round"
-                  f"{'s' if outcome.reconciled > 1 else ''}).", markup=False)
+        out.print(
+            f"Removed duplicates left by retried requests ({outcome.reconciled} round"
+            f"{'s' if outcome.reconciled > 1 else ''}).",
+            markup=False,
+        )
     verify = outcome.verify
     if verify is not None and verify.has_changes:
         click.echo(show_plan(verify, "text", color=False), err=True, nl=False)
@@ -129,7 +141,10 @@ def _common(func: F) -> F:
         "--allow-delete", is_flag=True, help="Allow deletes in a protected environment."
     )(func)
     func = click.option(
-        "--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+        "--concurrency",
+        type=click.IntRange(1, 32),
+        default=4,
+        show_default=True,
         help="Independent calls in flight at once.",
     )(func)
     return func
@@ -151,8 +166,16 @@ def apply(
     concurrency: int,
 ) -> None:
     """Make ENV match the declarations (or apply a saved PLAN_FILE), then verify."""
-    _run(project, env, plan_file=plan_file, targets=targets, auto_approve=auto_approve,
-         allow_delete=allow_delete, concurrency=concurrency, destroy=False)
+    _run(
+        project,
+        env,
+        plan_file=plan_file,
+        targets=targets,
+        auto_approve=auto_approve,
+        allow_delete=allow_delete,
+        concurrency=concurrency,
+        destroy=False,
+    )
 
 
 @click.command()
@@ -163,5 +186,13 @@ def destroy(
     project: Path, env: str, auto_approve: bool, allow_delete: bool, concurrency: int
 ) -> None:
     """Delete everything assistops manages in ENV (nothing else is touched)."""
-    _run(project, env, plan_file=None, targets=(), auto_approve=auto_approve,
-         allow_delete=allow_delete, concurrency=concurrency, destroy=True)
+    _run(
+        project,
+        env,
+        plan_file=None,
+        targets=(),
+        auto_approve=auto_approve,
+        allow_delete=allow_delete,
+        concurrency=concurrency,
+        destroy=True,
+    )

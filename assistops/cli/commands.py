@@ -14,5 +14,13 @@ from assistops.cli.serve import serve
 from assistops.cli.validate import validate
 
 COMMANDS: list[click.Command] = [
-    init, validate, render, plan, apply, destroy, import_, export, serve
+    init,
+    validate,
+    render,
+    plan,
+    apply,
+    destroy,
+    import_,
+    export,
+    serve,
 ]

@@ -22,8 +22,9 @@ ACCOUNT_ENV = "default"
     type=click.Path(file_okay=False, path_type=Path),
     help="Project whose environment to export (default: the one here).",
 )
-@click.option("-e", "--env", "env", help="Environment (default: local, or 'default' for an "
-              "account export).")
+@click.option(
+    "-e", "--env", "env", help="Environment (default: local, or 'default' for an account export)."
+)
 @click.option("--project", "name", help="Account export: the new project's name.")
 @click.option("--base-url", help="Account export: the server to read (Assistants-compatible).")
 @click.option("--api-key-env", help="Account export: the variable holding the API key.")

@@ -30,11 +30,18 @@ def show_plan(plan: Plan, fmt: str, *, color: bool | None = None) -> str:
 @project_option
 @env_option
 @target_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save the plan to FILE; 'assistops apply FILE' applies exactly it.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan to FILE; 'assistops apply FILE' applies exactly it.",
+)
 @format_option("text", "json", "markdown", default="text")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
+)
 @click.option("--destroy", is_flag=True, help="Plan the removal of everything managed.")
 @click.option("--no-color", is_flag=True, help="No colour in text output.")
 def plan(

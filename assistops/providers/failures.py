@@ -129,8 +129,7 @@ def _advice(exc: openai.APIStatusError, ctx: CallContext) -> str:
         return f"still rate limited after {_retries(exc, ctx)}: wait a minute, then run again"
     if status >= 500:
         return (
-            f"the service failed (after {_retries(exc, ctx)}): run again, "
-            "apply is safe to repeat"
+            f"the service failed (after {_retries(exc, ctx)}): run again, apply is safe to repeat"
         )
     if status in (400, 422) and exc.param:
         return f"the offending field is '{exc.param}'"

@@ -55,9 +55,7 @@ class ProjectLoader(BaseLoader):
             rel = f"{folder}/{name}" if folder else name
             path = (self.root / rel).resolve()
             if not path.is_relative_to(self.root):
-                raise TemplateNotFound(
-                    f"{rel} (it resolves outside the project through a symlink)"
-                )
+                raise TemplateNotFound(f"{rel} (it resolves outside the project through a symlink)")
             if path.is_file():
                 return path, rel
         raise TemplateNotFound(name)

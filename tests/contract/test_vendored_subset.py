@@ -66,8 +66,8 @@ def test_every_patch_is_recorded_and_documented(subset: dict[str, Any]) -> None:
     for patch_id in recorded:
         assert f"`{patch_id}`" in doc, f"{patch_id} is not explained in KNOWN_DEVIATIONS.md"
     assert subset["x-assistops-source"]["commit"] in doc
-    assert (HERE / "LICENSE-openai-openapi").read_text(encoding="utf-8").startswith(
-        "The MIT License"
+    assert (
+        (HERE / "LICENSE-openai-openapi").read_text(encoding="utf-8").startswith("The MIT License")
     )
 
 

