@@ -20,7 +20,18 @@ from pydantic import Field
 from assistops import limits
 from assistops.kinds import file as file_kind
 from assistops.kinds import vector_store as store_kind
-from assistops.kinds.base import ApplyContext, Kind, LiveState, Phase, PlanContext, Scope, StepBase
+from assistops.kinds.base import (
+    ApplyContext,
+    CreateStep,
+    DeleteStep,
+    Kind,
+    LiveState,
+    Phase,
+    PlanContext,
+    Scope,
+    StepBase,
+    UpdateStep,
+)
 from assistops.kinds.changes import DUPLICATE_REASON, ORPHAN_REASON, ResourceChange, deletion
 from assistops.kinds.file import FileSpec, file_ref, from_live_upload, sorted_by_age
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
@@ -269,54 +280,38 @@ def body(
 # -- steps --------------------------------------------------------------------------------------
 
 
-class CreateAssistant(StepBase):
+class CreateAssistant(CreateStep):
     """Create an assistant with its tags; references are resolved at apply."""
 
     op: Literal["create_assistant"] = "create_assistant"
     phase: ClassVar[Phase] = ASSISTANTS
-    body: dict[str, Any]
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /assistants``."""
         created = ctx.writer.create_assistant(ctx.resolve(self.body))
         ctx.record(self.address, created["id"])
 
-    def describe(self) -> str:
-        """``create <address>``."""
-        return f"create {self.address}"
 
-
-class UpdateAssistant(StepBase):
+class UpdateAssistant(UpdateStep):
     """Update an assistant in place (it keeps its id)."""
 
     op: Literal["update_assistant"] = "update_assistant"
     phase: ClassVar[Phase] = ASSISTANTS
-    id: str
-    body: dict[str, Any]
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /assistants/{id}``."""
         ctx.writer.update_assistant(self.id, ctx.resolve(self.body))
 
-    def describe(self) -> str:
-        """``update <address> (<id>) in place``."""
-        return f"update {self.address} ({self.id}) in place"
 
-
-class DeleteAssistant(StepBase):
+class DeleteAssistant(DeleteStep):
     """Delete an assistant we own."""
 
     op: Literal["delete_assistant"] = "delete_assistant"
     phase: ClassVar[Phase] = DELETE_ASSISTANTS
-    id: str
 
     def run(self, ctx: ApplyContext) -> None:
         """``DELETE /assistants/{id}``."""
         ctx.writer.delete_assistant(self.id)
-
-    def describe(self) -> str:
-        """``delete <address> (<id>)``."""
-        return f"delete {self.address} ({self.id})"
 
 
 # -- the kind -----------------------------------------------------------------------------------

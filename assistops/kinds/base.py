@@ -97,6 +97,37 @@ class StepBase(BaseModel):
         return tuple(name for name in cls.model_fields if name not in ("op", "address"))
 
 
+class CreateStep(StepBase):
+    """A step that creates an object from a request body (``run`` sends it)."""
+
+    body: dict[str, Any]
+
+    def describe(self) -> str:
+        """``create <address>``."""
+        return f"create {self.address}"
+
+
+class UpdateStep(StepBase):
+    """A step that updates a live object in place (it keeps its id)."""
+
+    id: str
+    body: dict[str, Any]
+
+    def describe(self) -> str:
+        """``update <address> (<id>) in place``."""
+        return f"update {self.address} ({self.id}) in place"
+
+
+class DeleteStep(StepBase):
+    """A step that deletes a live object we own."""
+
+    id: str
+
+    def describe(self) -> str:
+        """``delete <address> (<id>)``."""
+        return f"delete {self.address} ({self.id})"
+
+
 def ref(address: str) -> str:
     """The placeholder for something apply creates: ``${address}``."""
     return "${" + address + "}"

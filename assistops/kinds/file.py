@@ -21,7 +21,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from assistops.errors import PlanError
-from assistops.kinds.base import ApplyContext, Kind, LiveState, Phase, PlanContext, Scope, StepBase
+from assistops.kinds.base import (
+    ApplyContext,
+    DeleteStep,
+    Kind,
+    LiveState,
+    Phase,
+    PlanContext,
+    Scope,
+    StepBase,
+)
 from assistops.kinds.changes import deletion
 from assistops.kinds.spec import DesiredState, Spec, digest_of
 from assistops.kinds.tags import PATH_ATTRIBUTE, SHA_ATTRIBUTE, UploadName
@@ -155,20 +164,15 @@ class UploadFile(StepBase):
         )
 
 
-class DeleteFile(StepBase):
+class DeleteFile(DeleteStep):
     """Delete an uploaded file we own that nothing uses any more."""
 
     op: Literal["delete_file"] = "delete_file"
     phase: ClassVar[Phase] = DELETE_FILES
-    id: str
 
     def run(self, ctx: ApplyContext) -> None:
         """``DELETE /files/{id}``."""
         ctx.writer.delete_file(self.id)
-
-    def describe(self) -> str:
-        """``delete <address> (<id>)``."""
-        return f"delete {self.address} ({self.id})"
 
 
 # -- the kind -----------------------------------------------------------------------------------

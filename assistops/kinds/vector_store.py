@@ -23,7 +23,18 @@ from pydantic import Field
 from assistops import limits
 from assistops.errors import PlanError
 from assistops.kinds import file as file_kind
-from assistops.kinds.base import ApplyContext, Kind, LiveState, Phase, PlanContext, Scope, StepBase
+from assistops.kinds.base import (
+    ApplyContext,
+    CreateStep,
+    DeleteStep,
+    Kind,
+    LiveState,
+    Phase,
+    PlanContext,
+    Scope,
+    StepBase,
+    UpdateStep,
+)
 from assistops.kinds.changes import (
     DUPLICATE_REASON,
     ORPHAN_REASON,
@@ -188,38 +199,27 @@ def owner_tags(
 # -- steps --------------------------------------------------------------------------------------
 
 
-class CreateVectorStore(StepBase):
+class CreateVectorStore(CreateStep):
     """Create a store with its tags."""
 
     op: Literal["create_vector_store"] = "create_vector_store"
     phase: ClassVar[Phase] = STORES
-    body: dict[str, Any]
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores``; later steps refer to it as ``${vector_store.<name>}``."""
         store = ctx.writer.create_vector_store(self.body)
         ctx.record(self.address, store["id"])
 
-    def describe(self) -> str:
-        """``create <address>``."""
-        return f"create {self.address}"
 
-
-class UpdateVectorStore(StepBase):
+class UpdateVectorStore(UpdateStep):
     """Update name, expiry and metadata of a store in place."""
 
     op: Literal["update_vector_store"] = "update_vector_store"
     phase: ClassVar[Phase] = STORES
-    id: str
-    body: dict[str, Any]
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores/{id}``."""
         ctx.writer.update_vector_store(self.id, self.body)
-
-    def describe(self) -> str:
-        """``update <address> (<id>) in place``."""
-        return f"update {self.address} ({self.id}) in place"
 
 
 class AttachFiles(StepBase):
@@ -314,20 +314,15 @@ class DetachFile(StepBase):
         return f"detach {self.file_id} from {self.store} ({self.address})"
 
 
-class DeleteVectorStore(StepBase):
+class DeleteVectorStore(DeleteStep):
     """Delete a store we own (its files survive; see DeleteFile)."""
 
     op: Literal["delete_vector_store"] = "delete_vector_store"
     phase: ClassVar[Phase] = DELETE_STORES
-    id: str
 
     def run(self, ctx: ApplyContext) -> None:
         """``DELETE /vector_stores/{id}``."""
         ctx.writer.delete_vector_store(self.id)
-
-    def describe(self) -> str:
-        """``delete <address> (<id>)``."""
-        return f"delete {self.address} ({self.id})"
 
 
 # -- the kind -----------------------------------------------------------------------------------
