@@ -31,8 +31,8 @@ from assistops.engine.live import read_live
 from assistops.errors import MissingFilesError
 from assistops.kinds import assistant as assistant_kind
 from assistops.kinds import vector_store as store_kind
-from assistops.kinds.base import LiveState
-from assistops.kinds.file import FileSpec, sorted_by_age
+from assistops.kinds.base import LiveState, sorted_by_age
+from assistops.kinds.file import FileSpec
 from assistops.kinds.spec import digest_of
 from assistops.kinds.tags import (
     OWNER_KEY,

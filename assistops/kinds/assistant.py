@@ -31,9 +31,11 @@ from assistops.kinds.base import (
     Scope,
     StepBase,
     UpdateStep,
+    fingerprint,
+    sorted_by_age,
 )
 from assistops.kinds.changes import DUPLICATE_REASON, ORPHAN_REASON, ResourceChange, deletion
-from assistops.kinds.file import FileSpec, file_ref, from_live_upload, sorted_by_age
+from assistops.kinds.file import FileSpec, file_ref, from_live_upload
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
 from assistops.kinds.tags import (
     OWNER_KEY,
@@ -350,9 +352,7 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
                     continue
                 part.assistants[address].append(raw)
                 live.references.update(code_interpreter_ids(raw))
-                live.fingerprints[f"assistant:{raw['id']}"] = file_kind.fingerprint(
-                    raw, frozenset()
-                )
+                live.fingerprints[f"assistant:{raw['id']}"] = fingerprint(raw, frozenset())
             return part
 
         return finish

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypedDict, Type
 from pydantic import BaseModel, ConfigDict
 
 from assistops.kinds.changes import FieldChange, ResourceChange
-from assistops.kinds.spec import DesiredState, Projection, Spec
+from assistops.kinds.spec import DesiredState, Projection, Spec, digest_of
 from assistops.providers.base import Json, Reader, Writer
 
 S = TypeVar("S", bound=Spec)
@@ -160,6 +160,17 @@ class LiveState:
     def part(self, kind: Kind[Any, L]) -> L:
         """The part of one kind (what its ``discover`` returned)."""
         return cast(L, self.parts[kind.name])
+
+
+def fingerprint(raw: Json, volatile: frozenset[str]) -> str:
+    """A digest of what matters in a live object (``volatile`` counters left out): a saved
+    plan is refused when one of these changed."""
+    return digest_of({k: v for k, v in raw.items() if k not in volatile})
+
+
+def sorted_by_age(objects: list[Json]) -> list[Json]:
+    """Oldest first, ties by id: the order used to pick which duplicate to keep."""
+    return sorted(objects, key=lambda o: (o.get("created_at") or 0, str(o.get("id"))))
 
 
 # -- planning -----------------------------------------------------------------------------------

@@ -30,9 +30,11 @@ from assistops.kinds.base import (
     PlanContext,
     Scope,
     StepBase,
+    fingerprint,
+    sorted_by_age,
 )
 from assistops.kinds.changes import deletion
-from assistops.kinds.spec import DesiredState, Spec, digest_of
+from assistops.kinds.spec import DesiredState, Spec
 from assistops.kinds.tags import PATH_ATTRIBUTE, SHA_ATTRIBUTE, UploadName
 from assistops.providers.base import Json, Reader
 
@@ -191,16 +193,6 @@ class FilesLive:
     def sha16_of(self) -> dict[str, str]:
         """Upload id -> sha16 of every upload we own."""
         return {f["id"]: sha for sha, files in self.uploads.items() for f in files}
-
-
-def fingerprint(raw: Json, volatile: frozenset[str]) -> str:
-    """A digest of what matters in a live object (``volatile`` counters left out)."""
-    return digest_of({k: v for k, v in raw.items() if k not in volatile})
-
-
-def sorted_by_age(objects: list[Json]) -> list[Json]:
-    """Oldest first, ties by id: the order used to pick which duplicate to keep."""
-    return sorted(objects, key=lambda o: (o.get("created_at") or 0, str(o.get("id"))))
 
 
 _VOLATILE = frozenset({"status", "status_details"})

@@ -34,6 +34,8 @@ from assistops.kinds.base import (
     Scope,
     StepBase,
     UpdateStep,
+    fingerprint,
+    sorted_by_age,
 )
 from assistops.kinds.changes import (
     DUPLICATE_REASON,
@@ -42,7 +44,7 @@ from assistops.kinds.changes import (
     ResourceChange,
     deletion,
 )
-from assistops.kinds.file import FileSpec, batch_entry, file_address, file_ref, sorted_by_age
+from assistops.kinds.file import FileSpec, batch_entry, file_address, file_ref
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
 from assistops.kinds.tags import (
     OWNER_KEY,
@@ -393,9 +395,7 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
                 address = owner_of(raw, scope.project, scope.environment, "vector_store.")
                 assert address is not None
                 part.stores[address].append(raw)
-                live.fingerprints[f"vector_store:{raw['id']}"] = file_kind.fingerprint(
-                    raw, _VOLATILE
-                )
+                live.fingerprints[f"vector_store:{raw['id']}"] = fingerprint(raw, _VOLATILE)
                 vs_files = listed.result()
                 part.files[raw["id"]] = vs_files
                 for vs_file in vs_files:
@@ -404,7 +404,7 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
                     if sha is not None and vs_file["id"] not in uploads:
                         live.adopted.setdefault(sha, vs_file["id"])
                     key = f"vector_store_file:{raw['id']}/{vs_file['id']}"
-                    live.fingerprints[key] = file_kind.fingerprint(vs_file, _FILE_VOLATILE)
+                    live.fingerprints[key] = fingerprint(vs_file, _FILE_VOLATILE)
             return part
 
         return finish
