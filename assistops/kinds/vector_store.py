@@ -531,9 +531,7 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
         for raw in sorted_by_age(live):
             path = _path(raw)
             if path is None:
-                ctx.steps.append(
-                    DetachFile(address=spec.address, store=store_id, file_id=raw["id"])
-                )
+                detach.append(DetachFile(address=spec.address, store=store_id, file_id=raw["id"]))
                 ctx.changes.append(
                     ResourceChange(
                         address=file_address(spec.address, f"?{raw['id']}"),
