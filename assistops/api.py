@@ -185,7 +185,7 @@ def compute_plan(
             f"unknown target {', '.join(unknown)}; addresses look like assistant.<name>, "
             "vector_store.<name> or file.<store>:<path> (see 'assistops plan')"
         )
-    live = read_live(reader, project.name, environment)
+    live = read_live(reader, project.name, environment, api=state.api)
     provider, _, endpoint = reader.label.partition(" (")
     return build_plan(
         state,

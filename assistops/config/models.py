@@ -22,6 +22,7 @@ reserves, cross-field and cross-file rules, and the strict-mode rules of JSON Sc
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -118,20 +119,80 @@ class Function(Strict):
     )
 
 
+class McpHttp(Strict):
+    """An MCP server reached over HTTP."""
+
+    type: Literal["http"]
+    server_url: str = Field(description="The URL of the MCP server.")
+    headers: dict[str, str] | None = Field(
+        None, description="Non-secret HTTP headers sent to the server (never credentials)."
+    )
+
+
+class McpStdio(Strict):
+    """An MCP server started as a local process of the session's environment."""
+
+    type: Literal["stdio"]
+    command: str
+    cwd: str = Field(description="The working directory the command starts in.")
+    args: list[str] | None = None
+    env_vars: list[str] | None = Field(
+        None, description="Names of environment variables the process inherits."
+    )
+
+
+class Mcp(Strict):
+    """Tools of a remote MCP server (OpenAI Agents only)."""
+
+    server_label: str = Field(
+        pattern=limits.FUNCTION_NAME_PATTERN, description="Identifies the server in tool calls."
+    )
+    transport: McpHttp | McpStdio = Field(discriminator="type")
+    allowed_tools: list[str] | None = Field(
+        None, description="The server's tools the agent may call; all when omitted."
+    )
+    required: bool | None = Field(None, description="The server must start before the first turn.")
+    connection_origin: Literal["service", "environment"] | None = None
+
+
+class WebSearchLocation(Strict):
+    """Approximate location used to localize search results."""
+
+    city: str | None = None
+    country: str | None = Field(None, description="Two-letter ISO country code, such as US.")
+    region: str | None = None
+    timezone: str | None = Field(None, description="IANA timezone, such as Europe/Paris.")
+
+
+class WebSearch(Strict):
+    """Web search (OpenAI Agents only)."""
+
+    allowed_domains: list[str] | None = None
+    context_size: Literal["low", "medium", "high"] | None = None
+    location: WebSearchLocation | None = None
+    mode: Literal["disabled", "cached", "live"] | None = None
+
+
+TOOL_KINDS = ("code_interpreter", "file_search", "function", "mcp", "web_search")
+
+
 class Tool(Strict):
-    """One tool: exactly one of ``code_interpreter``, ``file_search`` or ``function``."""
+    """One tool: exactly one of ``code_interpreter``, ``file_search``, ``function``, ``mcp``
+    or ``web_search`` (the last two on OpenAI Agents only)."""
 
     code_interpreter: CodeInterpreter | None = None
     file_search: FileSearch | None = None
     function: Function | None = None
+    mcp: Mcp | None = None
+    web_search: WebSearch | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Tool:
-        set_ = [k for k in ("code_interpreter", "file_search", "function") if getattr(self, k)]
+        set_ = [k for k in TOOL_KINDS if getattr(self, k) is not None]
         if len(set_) != 1:
             raise PydanticCustomError(
                 "tool_kind",
-                "a tool is exactly one of 'code_interpreter', 'file_search' or 'function'",
+                "a tool is exactly one of " + ", ".join(f"'{k}'" for k in TOOL_KINDS),
                 {
                     "hint": "write each tool as its own list item ('- function: ...')"
                     if set_
@@ -142,8 +203,8 @@ class Tool(Strict):
 
     @property
     def kind(self) -> str:
-        """``code_interpreter``, ``file_search`` or ``function``."""
-        for k in ("code_interpreter", "file_search", "function"):
+        """Which tool it is: one of :data:`TOOL_KINDS`."""
+        for k in TOOL_KINDS:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("validated tool has no kind")
@@ -293,10 +354,28 @@ class Overrides(Strict):
     vector_stores: dict[str, VectorStoreOverride] = Field(default_factory=dict)
 
 
+Api = Literal["assistants", "agents"]
+OPENAI_API = "https://api.openai.com/v1"
+#: What an OpenAI agent cannot hold, and an environment may leave out on purpose.
+LeaveOut = Literal[
+    "description", "temperature", "top_p", "file_search", "code_interpreter", "strict"
+]
+
+
 class Environment(Strict):
     """One deploy target."""
 
     provider: Literal["local", "openai", "azure"]
+    api: Api | None = Field(
+        None,
+        description="What each assistant becomes: 'assistants' (the Assistants protocol) or "
+        "'agents' (OpenAI Agents). Default: agents on api.openai.com, assistants elsewhere.",
+    )
+    leave_out: list[LeaveOut] = Field(
+        default_factory=list,
+        description="Declared fields this environment's API cannot express, left out on "
+        "purpose (validate reports any other).",
+    )
     description: str | None = None
     base_url: str | None = Field(None, description="Any Assistants-compatible server.")
     api_key_env: EnvVar | None = Field(
@@ -316,6 +395,17 @@ class Environment(Strict):
     variables: dict[str, Any] = Field(default_factory=dict)
     defaults: AssistantOverride | None = None
     overrides: Overrides = Field(default_factory=Overrides)
+
+    def effective_api(self) -> Api:
+        """The declared ``api``, else the default: ``agents`` on api.openai.com (which no longer
+        serves the Assistants API), ``assistants`` everywhere else."""
+        if self.api is not None:
+            return self.api
+        if self.provider == "openai" and urlparse(self.base_url or OPENAI_API).hostname == (
+            urlparse(OPENAI_API).hostname
+        ):
+            return "agents"
+        return "assistants"
 
 
 class ProjectFile(Strict):

@@ -16,12 +16,15 @@ from assistops.kinds.base import LiveState, Scope
 from assistops.providers.base import Reader
 
 
-def read_live(reader: Reader, project: str, environment: str, *, workers: int = 4) -> LiveState:
-    """Read every managed object of every kind with list calls only."""
+def read_live(
+    reader: Reader, project: str, environment: str, *, api: str = "assistants", workers: int = 4
+) -> LiveState:
+    """Read every managed object of every kind the environment's ``api`` holds, with list
+    calls only (an agents environment never lists assistants, and the reverse)."""
     scope = Scope(project, environment)
     state = LiveState(project, environment)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        started = [(kind, kind.discover(reader, scope, pool)) for kind in kinds.KINDS]
+        started = [(kind, kind.discover(reader, scope, pool)) for kind in kinds.kinds_for(api)]
         for kind, finish in started:
             state.parts[kind.name] = finish(state)
     return state

@@ -34,9 +34,10 @@ def build_plan(
 ) -> Plan:
     """Compare desired and live state and derive the steps, in the order apply runs them."""
     ctx = PlanContext(desired, live, compare)
-    for kind in kinds.KINDS:
+    active = kinds.kinds_for(desired.api)
+    for kind in active:
         kind.plan(ctx)
-    for kind in reversed(kinds.KINDS):
+    for kind in reversed(active):
         kind.sweep(ctx)
     resources, steps = ctx.changes, ctx.steps
     if targets:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistops.kinds import assistant, file, vector_store
+from assistops.kinds import agent, assistant, file, vector_store
 from assistops.kinds.base import Kind, Phase, StepBase
 
-KINDS: tuple[Kind[Any, Any], ...] = (file.KIND, vector_store.KIND, assistant.KIND)
+KINDS: tuple[Kind[Any, Any], ...] = (file.KIND, vector_store.KIND, assistant.KIND, agent.KIND)
+
+
+def kinds_for(api: str) -> tuple[Kind[Any, Any], ...]:
+    """The kinds an environment of ``api`` holds, in registry order."""
+    return tuple(kind for kind in KINDS if api in kind.apis)
 
 
 def kind_named(name: str) -> Kind[Any, Any]:
@@ -58,6 +63,7 @@ __all__ = [
     "StepBase",
     "display_rank",
     "kind_named",
+    "kinds_for",
     "phases",
     "step_types",
 ]

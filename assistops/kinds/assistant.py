@@ -337,6 +337,7 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
         DeleteAssistant,
     )
     display_rank: ClassVar[int] = 3
+    apis: ClassVar[frozenset[str]] = frozenset({"assistants"})
 
     def discover(
         self, reader: Reader, scope: Scope, pool: Executor

@@ -63,6 +63,7 @@ class DesiredState(BaseModel):
 
     project: str
     environment: str
+    api: str = Field("assistants", description="What assistants become: assistants or agents.")
     revision: str = Field(description="Config revision: git commit (and -dirty) or a digest.")
     resources: dict[str, SerializeAsAny[Spec]] = Field(default_factory=dict)
 

@@ -41,8 +41,16 @@ class Reader(ABC):
         """Every file of purpose ``assistants``, oldest first."""
 
     @abstractmethod
+    def list_agents(self) -> list[Json]:
+        """Every OpenAI agent of the project (``GET /agents``, beta), oldest first."""
+
+    @abstractmethod
     def retrieve_assistant(self, assistant_id: str) -> Json:
         """One assistant by id (import only; discovery uses lists)."""
+
+    @abstractmethod
+    def retrieve_agent(self, agent_id: str) -> Json:
+        """One agent by id (import only)."""
 
     @abstractmethod
     def retrieve_vector_store(self, vector_store_id: str) -> Json:
@@ -76,6 +84,18 @@ class Writer(Reader):
     @abstractmethod
     def delete_assistant(self, assistant_id: str) -> None:
         """``DELETE /assistants/{id}``; already gone is fine."""
+
+    @abstractmethod
+    def create_agent(self, body: Json) -> Json:
+        """``POST /agents``; the body carries the ownership tags."""
+
+    @abstractmethod
+    def update_agent(self, agent_id: str, body: Json) -> Json:
+        """``POST /agents/{id}``: keeps the id; tools and metadata are replaced."""
+
+    @abstractmethod
+    def delete_agent(self, agent_id: str) -> None:
+        """``DELETE /agents/{id}``; already gone is fine."""
 
     @abstractmethod
     def create_vector_store(self, body: Json) -> Json:
@@ -145,9 +165,17 @@ class ReadOnly(Reader):
         """See :meth:`Reader.list_files`."""
         return self._provider.list_files()
 
+    def list_agents(self) -> list[Json]:
+        """See :meth:`Reader.list_agents`."""
+        return self._provider.list_agents()
+
     def retrieve_assistant(self, assistant_id: str) -> Json:
         """See :meth:`Reader.retrieve_assistant`."""
         return self._provider.retrieve_assistant(assistant_id)
+
+    def retrieve_agent(self, agent_id: str) -> Json:
+        """See :meth:`Reader.retrieve_agent`."""
+        return self._provider.retrieve_agent(agent_id)
 
     def retrieve_vector_store(self, vector_store_id: str) -> Json:
         """See :meth:`Reader.retrieve_vector_store`."""

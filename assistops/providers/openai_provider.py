@@ -124,6 +124,14 @@ class OpenAIProvider(Writer):
             )
         )
 
+    def list_agents(self) -> list[Json]:
+        """Every agent, oldest first (the SDK adds the ``OpenAI-Beta: agents=v1`` header)."""
+        return self._call(lambda: _all(self.client.beta.agents.list(limit=PAGE_SIZE, order="asc")))
+
+    def retrieve_agent(self, agent_id: str) -> Json:
+        """One agent by id."""
+        return self._call(lambda: dump(self.client.beta.agents.retrieve(agent_id)))
+
     def retrieve_assistant(self, assistant_id: str) -> Json:
         """One assistant by id."""
         return self._call(lambda: dump(self.client.beta.assistants.retrieve(assistant_id)))
@@ -159,6 +167,21 @@ class OpenAIProvider(Writer):
     def delete_assistant(self, assistant_id: str) -> None:
         """``DELETE /assistants/{id}``; already gone is fine."""
         self._delete(lambda: self.client.beta.assistants.delete(assistant_id))
+
+    def create_agent(self, body: Json) -> Json:
+        """``POST /agents`` with ``body`` as is."""
+        rest = {k: v for k, v in body.items() if k != "model"}
+        return self._call(
+            lambda: dump(self.client.beta.agents.create(model=body["model"], extra_body=rest))
+        )
+
+    def update_agent(self, agent_id: str, body: Json) -> Json:
+        """``POST /agents/{id}`` with ``body`` as is."""
+        return self._call(lambda: dump(self.client.beta.agents.update(agent_id, extra_body=body)))
+
+    def delete_agent(self, agent_id: str) -> None:
+        """``DELETE /agents/{id}``; already gone is fine."""
+        self._delete(lambda: self.client.beta.agents.delete(agent_id))
 
     def create_vector_store(self, body: Json) -> Json:
         """``POST /vector_stores`` with ``body`` as is."""

@@ -27,6 +27,7 @@ from assistops.config.problems import field_path, problems_from_validation
 from assistops.config.project import Declaration, Project
 from assistops.config.yamlio import Document
 from assistops.errors import Problem
+from assistops.kinds.agent import from_assistant
 from assistops.kinds.assistant import AssistantSpec, assistant_address
 from assistops.kinds.file import FileSpec, file_address
 from assistops.kinds.spec import DesiredState, digest_of
@@ -102,8 +103,11 @@ class Renderer:
         """Render one environment, collecting every problem."""
         project = self.project
         project.environment(env_name)  # raises for an unknown environment
+        api = project.environment(env_name).effective_api()
         out = Rendered(
-            DesiredState(project=project.name, environment=env_name, revision=self.revision)
+            DesiredState(
+                project=project.name, environment=env_name, api=api, revision=self.revision
+            )
         )
         resources: dict[str, ResourceSpec] = {}
         env_prefix: Loc = ("environments", env_name)
@@ -254,7 +258,7 @@ class Renderer:
         )
         instructions = self._instructions(decl, model, merged, context, out)
         tools, vector_store, ci_files = self._tools(address, model, merged, out, resources)
-        resources[address] = AssistantSpec(
+        spec = AssistantSpec(
             address=address,
             name=decl.name,
             display_name=display,
@@ -270,6 +274,14 @@ class Renderer:
             vector_store=vector_store,
             code_interpreter_files=tuple(ci_files),
         )
+        if env.effective_api() == "agents":
+            # the declaration becomes an agent; what an agent cannot hold is checked by validate
+            for file in ci_files:
+                del resources[file]
+            agent = from_assistant(spec)
+            resources[agent.address] = agent
+        else:
+            resources[address] = spec
 
     def _instructions(
         self,
@@ -348,6 +360,13 @@ class Renderer:
             elif tool.function is not None:
                 tools.append(
                     self._function(address, tool.function, merged, (*loc, "function"), out)
+                )
+            elif tool.mcp is not None:
+                mcp = tool.mcp.model_dump(exclude_none=True)
+                tools.append({"type": "mcp", **mcp})
+            elif tool.web_search is not None:
+                tools.append(
+                    {"type": "web_search", **tool.web_search.model_dump(exclude_none=True)}
                 )
         return tools, vector_store, ci_files
 

@@ -15,7 +15,7 @@ call. Each check returns Problems naming file, line, field and a fix; nothing st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,11 +23,18 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from assistops import limits
-from assistops.config.models import AssistantFile, VectorStoreFile
+from assistops.config.models import (
+    OPENAI_API,
+    AssistantFile,
+    Environment,
+    JsonSchemaResponseFormat,
+    VectorStoreFile,
+)
 from assistops.config.problems import field_path
 from assistops.config.project import PROJECT_FILE, Project
 from assistops.errors import Problem
-from assistops.kinds.assistant import AssistantSpec
+from assistops.kinds.agent import AgentSpec
+from assistops.kinds.assistant import AssistantSpec, assistant_address
 from assistops.kinds.file import FileSpec
 from assistops.kinds.tags import RESERVED_ATTRIBUTES, RESERVED_METADATA, reserved_metadata_count
 from assistops.kinds.vector_store import VectorStoreSpec
@@ -41,13 +48,21 @@ Loc = tuple[str | int, ...]
 def check(project: Project, rendered: Rendered) -> list[Problem]:
     """Every rule violation in one rendered environment."""
     problems: list[Problem] = []
+    env_name = rendered.state.environment
+    env = project.environment(env_name)
     for address, spec in rendered.state.resources.items():
-        merged = rendered.merged.get(address)
-        model = rendered.models.get(address)
+        # an agent is rendered from an assistant declaration, kept under that address
+        declared = assistant_address(spec.name) if isinstance(spec, AgentSpec) else address
+        merged = rendered.merged.get(declared)
+        model = rendered.models.get(declared)
         if merged is None:
             continue
-        if isinstance(spec, AssistantSpec) and isinstance(model, AssistantFile):
+        if isinstance(spec, AssistantSpec | AgentSpec) and isinstance(model, AssistantFile):
             problems += _assistant(project, spec, model, merged)
+            if isinstance(spec, AgentSpec):
+                problems += _as_agent(model, merged, env_name, frozenset(env.leave_out))
+            else:
+                problems += _agents_only(model, merged, env_name)
         elif isinstance(spec, VectorStoreSpec) and isinstance(model, VectorStoreFile):
             problems += _store(spec, model, merged)
     for source in rendered.schemas:
@@ -137,14 +152,132 @@ def check_environments(project: Project) -> list[Problem]:
                     *at("database"), "'database' only applies to the local provider", "remove it"
                 )
             )
+        problems += _api_problems(env, at)
     return problems
+
+
+def _api_problems(
+    env: Environment, at: Callable[[str], tuple[str, int | None, str]]
+) -> list[Problem]:
+    """The environment's API against its provider."""
+    out: list[Problem] = []
+    api = env.effective_api()
+    on_openai = env.provider == "openai" and urlparse(env.base_url or OPENAI_API).hostname == (
+        urlparse(OPENAI_API).hostname
+    )
+    if api == "assistants" and on_openai:
+        out.append(
+            Problem(
+                *at("api"),
+                "api.openai.com no longer serves the Assistants API (sunset on 2026-08-26)",
+                "declare 'api: agents' (each assistant becomes an OpenAI agent; vector stores and "
+                "files stay), or point base_url at a server that speaks the protocol",
+            )
+        )
+    if api == "agents" and env.provider == "azure":
+        out.append(
+            Problem(
+                *at("api"),
+                "OpenAI agents are not served by Azure; Foundry classic agents speak the "
+                "Assistants protocol",
+                "remove 'api: agents' (or declare 'api: assistants')",
+            )
+        )
+    if api != "agents" and env.leave_out:
+        out.append(
+            Problem(
+                *at("leave_out"),
+                "'leave_out' only applies to an environment with 'api: agents'",
+                "remove it",
+            )
+        )
+    return out
 
 
 # -- assistants ---------------------------------------------------------------------------------
 
 
+def _agents_only(model: AssistantFile, merged: Merged, env_name: str) -> list[Problem]:
+    """Tools only an OpenAI agent has, on an Assistants-protocol environment."""
+    out: list[Problem] = []
+    for i, tool in enumerate(model.tools or []):
+        if tool.kind in ("mcp", "web_search"):
+            loc: Loc = ("tools", i, tool.kind)
+            file, line = merged.locate(loc)
+            out.append(
+                Problem(
+                    file,
+                    line,
+                    merged.field(loc),
+                    f"only OpenAI agents have a {tool.kind} tool; environment '{env_name}' "
+                    "deploys to the Assistants protocol",
+                    f"remove it for '{env_name}' with an override of tools, or declare "
+                    f"'api: agents' for environment '{env_name}'",
+                )
+            )
+    return out
+
+
+def _as_agent(
+    model: AssistantFile, merged: Merged, env_name: str, leave_out: frozenset[str]
+) -> list[Problem]:
+    """What an agent cannot hold, unless the environment leaves it out on purpose."""
+    out: list[Problem] = []
+
+    def add(loc: Loc, message: str, hint: str) -> None:
+        file, line = merged.locate(loc)
+        out.append(Problem(file, line, merged.field(loc), message, hint))
+
+    def cannot(loc: Loc, what: str, token: str, remove: str) -> None:
+        if token not in leave_out:
+            add(
+                loc,
+                f"an OpenAI agent has no {what} (environment '{env_name}' deploys agents)",
+                f"{remove} for '{env_name}' with an override, or add '{token}' to "
+                f"environments.{env_name}.leave_out to leave it out on purpose",
+            )
+
+    if model.description is not None:
+        cannot(("description",), "description", "description", "unset it (null)")
+    for key in ("temperature", "top_p"):
+        if getattr(model, key) is not None:
+            cannot((key,), key, key, "unset it (null)")
+    for i, tool in enumerate(model.tools or []):
+        if tool.kind in ("file_search", "code_interpreter"):
+            cannot(("tools", i), f"{tool.kind} tool", tool.kind, "remove the tool")
+        if tool.function is not None:
+            if tool.function.strict:
+                cannot(
+                    ("tools", i, "function", "strict"),
+                    "strict mode for functions",
+                    "strict",
+                    "set strict: false",
+                )
+            if not tool.function.description:
+                add(
+                    ("tools", i, "function"),
+                    f"an OpenAI agent needs a description of function '{tool.function.name}'",
+                    "add 'description:' saying what the function does",
+                )
+    rf = model.response_format
+    if rf == "json_object":
+        add(
+            ("response_format",),
+            "an OpenAI agent has no json_object format",
+            "declare a json_schema response format, or text",
+        )
+    elif isinstance(rf, JsonSchemaResponseFormat) and rf.json_schema.strict:
+        cannot(
+            ("response_format", "json_schema", "strict"),
+            "strict mode for its text format",
+            "strict",
+            "set strict: false",
+        )
+    return out
+
+
 def _assistant(
-    project: Project, spec: AssistantSpec, model: AssistantFile, merged: Merged
+    project: Project, spec: AssistantSpec | AgentSpec, model: AssistantFile, merged: Merged
 ) -> list[Problem]:
     out: list[Problem] = []
 
@@ -194,7 +327,10 @@ def _assistant(
                     "function names must be unique per assistant",
                 )
             seen_functions.setdefault(name, i)
-    if len(spec.code_interpreter_files) > limits.CODE_INTERPRETER_FILES_MAX:
+    if (
+        isinstance(spec, AssistantSpec)
+        and len(spec.code_interpreter_files) > limits.CODE_INTERPRETER_FILES_MAX
+    ):
         i = kinds.get("code_interpreter", 0)
         add(
             ("tools", i, "code_interpreter", "files"),

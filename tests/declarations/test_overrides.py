@@ -33,6 +33,7 @@ environments:
     provider: local
   prod:
     provider: openai
+    base_url: https://assistants.demo.example/v1
     variables:
       greeting: Hello from prod
       signature: Prod

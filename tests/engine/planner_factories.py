@@ -23,7 +23,8 @@ from typing import Any
 from assistops.engine.live import read_live
 from assistops.engine.plan import Plan
 from assistops.engine.planner import build_plan
-from assistops.kinds import assistant, vector_store
+from assistops.kinds import agent, assistant, vector_store
+from assistops.kinds.agent import AgentSpec
 from assistops.kinds.assistant import AssistantSpec, assistant_address
 from assistops.kinds.base import LiveState
 from assistops.kinds.changes import ResourceChange
@@ -101,7 +102,11 @@ def make_assistant(name: str = "support", **overrides: Any) -> AssistantSpec:
 
 
 def desired(
-    *specs: Spec, project: str = PROJECT, environment: str = ENV, revision: str = REVISION
+    *specs: Spec,
+    project: str = PROJECT,
+    environment: str = ENV,
+    revision: str = REVISION,
+    api: str = "assistants",
 ) -> DesiredState:
     """The desired state holding ``specs`` (in the order given, as render keeps it)."""
     resources = {s.address: s for s in specs}
@@ -118,7 +123,7 @@ def desired(
         missing = [r for r in refs if r not in resources]
         assert not missing, f"{spec.address} refers to undeclared {missing}"
     return DesiredState(
-        project=project, environment=environment, revision=revision, resources=resources
+        project=project, environment=environment, api=api, revision=revision, resources=resources
     )
 
 
@@ -168,6 +173,7 @@ class World:
     stores: list[Json] = field(default_factory=list)
     store_files: dict[str, list[Json]] = field(default_factory=dict)
     assistants: list[Json] = field(default_factory=list)
+    agents: list[Json] = field(default_factory=list)
     _clock: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000))
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -334,6 +340,49 @@ class World:
         self.assistants.append(raw)
         return raw
 
+    def add_agent(
+        self,
+        spec: AgentSpec,
+        *,
+        project: str = PROJECT,
+        environment: str = ENV,
+        revision: str = REVISION,
+    ) -> Json:
+        """An agent created from ``spec`` with ``agent.body``, with the fields the service
+        resolves (function tools' defer_loading, mcp's connection origin, text verbosity)."""
+        sent = agent.body(spec, project=project, environment=environment, revision=revision)
+        agent_id, now = self._new("agent")
+        tools = []
+        for tool in sent["tools"]:
+            served = dict(tool)
+            if served["type"] == "function":
+                served.setdefault("defer_loading", False)
+            if served["type"] == "mcp":
+                served.setdefault("connection_origin", "service")
+                served.setdefault("required", False)
+                served.setdefault("request_metadata", {})
+            tools.append(served)
+        raw: Json = {
+            "id": agent_id,
+            "object": "agent",
+            "created_at": now,
+            "updated_at": now,
+            "name": sent["name"],
+            "model": sent["model"],
+            "instructions": sent.get("instructions"),
+            "metadata": sent["metadata"],
+            "reasoning": {"effort": (sent.get("reasoning") or {}).get("effort"), "summary": None},
+            "text": {
+                "format": (sent.get("text") or {}).get("format") or {"type": "text"},
+                "verbosity": "medium",
+            },
+            "tools": tools,
+            "service_tier": "auto",
+            "multi_agent": {"enabled": False},
+        }
+        self.agents.append(raw)
+        return raw
+
     def assistant(self, address: str) -> Json:
         """The only assistant tagged for acme/prod with ``address``."""
         [raw] = [a for a in self.assistants if _tag(a) == f"{PROJECT}/{ENV}/{address}"]
@@ -375,6 +424,13 @@ class FakeReader(Reader):
         """Every assistant, oldest first."""
         return list(self.world.assistants)
 
+    def list_agents(self) -> list[Json]:
+        """Every agent, oldest first."""
+        return list(self.world.agents)
+
+    def retrieve_agent(self, agent_id: str) -> Json:
+        raise AssertionError("discovery lists; it never retrieves")
+
     def list_vector_stores(self) -> list[Json]:
         """Every store, oldest first."""
         return list(self.world.stores)
@@ -397,16 +453,18 @@ class FakeReader(Reader):
         raise AssertionError("discovery never reads contents")
 
 
-def discover(world: World, project: str = PROJECT, environment: str = ENV) -> LiveState:
+def discover(
+    world: World, project: str = PROJECT, environment: str = ENV, api: str = "assistants"
+) -> LiveState:
     """The live state plan reads from ``world`` (``engine.live.read_live``)."""
-    return read_live(FakeReader(world), project, environment)
+    return read_live(FakeReader(world), project, environment, api=api)
 
 
 def plan_of(
     state: DesiredState, world: World | LiveState, targets: list[str] | None = None
 ) -> Plan:
     """``build_plan`` of ``state`` against ``world`` (discovered) or a live state."""
-    live = world if isinstance(world, LiveState) else discover(world)
+    live = world if isinstance(world, LiveState) else discover(world, api=state.api)
     return build_plan(state, live, provider="local", targets=targets)
 
 
