@@ -209,7 +209,7 @@ def _agents_only(model: AssistantFile, merged: Merged, env_name: str) -> list[Pr
                     file,
                     line,
                     merged.field(loc),
-                    f"only OpenAI agents have a {tool.kind} tool; environment '{env_name}' "
+                    f"only OpenAI agents have the {tool.kind} tool; environment '{env_name}' "
                     "deploys to the Assistants protocol",
                     f"remove it for '{env_name}' with an override of tools, or declare "
                     f"'api: agents' for environment '{env_name}'",
@@ -266,13 +266,21 @@ def _as_agent(
             "an OpenAI agent has no json_object format",
             "declare a json_schema response format, or text",
         )
-    elif isinstance(rf, JsonSchemaResponseFormat) and rf.json_schema.strict:
-        cannot(
-            ("response_format", "json_schema", "strict"),
-            "strict mode for its text format",
-            "strict",
-            "set strict: false",
-        )
+    elif isinstance(rf, JsonSchemaResponseFormat):
+        if rf.json_schema.strict:
+            cannot(
+                ("response_format", "json_schema", "strict"),
+                "strict mode for its text format",
+                "strict",
+                "set strict: false",
+            )
+        if rf.json_schema.description is not None:
+            cannot(
+                ("response_format", "json_schema", "description"),
+                "description of its text format",
+                "description",
+                "unset it (null)",
+            )
     return out
 
 
