@@ -23,8 +23,10 @@ from assistops.adopt.names import Layout, safe_basename
 from assistops.adopt.writer import ProjectFiles
 from assistops.adopt.yamltext import to_yaml
 from assistops.config.project import unsafe_pattern
+from assistops.kinds import agent as agent_kind
 from assistops.kinds import assistant as assistant_kind
 from assistops.kinds import vector_store as store_kind
+from assistops.kinds.agent import agent_address
 from assistops.kinds.assistant import DEFAULT_RANKERS, assistant_address
 from assistops.kinds.tags import (
     PATH_ATTRIBUTE,
@@ -74,11 +76,12 @@ class AssistantDraft:
     yaml_path: str
     code_files: list[CodeFile] = field(default_factory=list)
     adopt: bool = True
+    agent: bool = False  # the live object is an OpenAI agent (an agents environment)
 
     @property
     def address(self) -> str:
-        """``assistant.<name>``."""
-        return assistant_address(self.name)
+        """``assistant.<name>``, or ``agent.<name>`` for an agent."""
+        return agent_address(self.name) if self.agent else assistant_address(self.name)
 
 
 class Drafter:
@@ -283,6 +286,81 @@ class Drafter:
         header = self.layout.header(rel, "assistant")
         self.files.add(rel, to_yaml(data, header=header, notes=notes).encode("utf-8"))
         return draft
+
+    def agent(self, raw: Json, name: str, *, adopt: bool) -> AssistantDraft:
+        """Declare an OpenAI agent as an assistant declaration of an agents environment."""
+        rel = self.layout.assistant_file(name)
+        folder = PurePosixPath(rel).parent.as_posix()
+        draft = AssistantDraft(raw, name, rel, adopt=adopt, agent=True)
+        live = agent_kind.from_live(raw, agent_address(name))
+        if adopt and len(live.metadata) > METADATA_MAX_KEYS - len(RESERVED_METADATA):
+            raise AdoptError(
+                f"agent {raw['id']} uses {len(live.metadata)} of its {METADATA_MAX_KEYS} "
+                f"metadata keys; assistops needs {len(RESERVED_METADATA)} for its tags: remove "
+                "some first"
+            )
+        defaults = self.layout.defaults
+        data: dict[str, Any] = {"name": name}
+        if (live.display_name and live.display_name != name) or "display_name" in defaults:
+            data["display_name"] = live.display_name or name
+        data["model"] = live.model
+        for key in ("description", "temperature", "top_p"):
+            if key in defaults:
+                data[key] = None  # an agent holds none of these: reset what defaults set
+        notes: dict[str, str] = {}
+        if live.instructions:
+            path = self.files.add(
+                f"{folder}/instructions.md.j2",
+                template_source(live.instructions).encode("utf-8"),
+            )
+            if "instructions" in defaults:
+                data["instructions"] = {"template": path}
+            else:
+                notes["model"] = "instructions: rendered from instructions.md.j2 beside this file"
+        elif "instructions" in defaults:
+            data["instructions"] = None
+        tools = self._agent_tools(live.tools, name, raw["id"])
+        if tools or "tools" in defaults:
+            data["tools"] = tools
+        if live.text_format is not None:
+            schema = self.files.add_shared(
+                [f"response_formats/{name}.json"],
+                _json_file(live.text_format.get("schema") or {}),
+            )
+            data["response_format"] = {"json_schema": {"name": name, "schema": schema}}
+        elif "response_format" in defaults:
+            data["response_format"] = None
+        _set(data, "reasoning_effort", live.reasoning_effort, defaults)
+        _set(data, "metadata", dict(live.metadata) or None, defaults)
+        header = self.layout.header(rel, "assistant")
+        self.files.add(rel, to_yaml(data, header=header, notes=notes).encode("utf-8"))
+        return draft
+
+    def _agent_tools(self, tools: tuple[Json, ...], name: str, agent_id: str) -> list[Json]:
+        out: list[Json] = []
+        for tool in tools:
+            kind = tool.get("type")
+            if kind == "function":
+                out.append({"function": self._function(tool, name)})
+            elif kind == "mcp":
+                keys = ("server_label", "transport", "allowed_tools", "required")
+                mcp = {k: tool[k] for k in keys if tool.get(k) not in (None, False)}
+                if tool.get("connection_origin") not in (None, "service"):
+                    mcp["connection_origin"] = tool["connection_origin"]
+                transport = {k: v for k, v in (mcp.get("transport") or {}).items() if v}
+                mcp["transport"] = transport
+                if tool.get("credential_id") or tool.get("request_metadata"):
+                    self.notes.append(
+                        f"agent {agent_id}: the credential and request metadata of mcp server "
+                        f"'{tool.get('server_label')}' cannot be declared"
+                    )
+                out.append({"mcp": mcp})
+            elif kind == "web_search":
+                keys = ("allowed_domains", "context_size", "location", "mode")
+                out.append({"web_search": {k: tool[k] for k in keys if tool.get(k) is not None}})
+            else:
+                self.notes.append(f"agent {agent_id}: tool type '{kind}' cannot be declared")
+        return out
 
     def _tools(
         self, raw: Json, name: str, folder: str, store: str | None, draft: AssistantDraft

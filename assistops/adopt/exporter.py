@@ -29,6 +29,7 @@ from assistops.config.project import PROJECT_FILE, Project, load_project
 from assistops.config.yamlio import Document
 from assistops.engine.live import read_live
 from assistops.errors import MissingFilesError
+from assistops.kinds import agent as agent_kind
 from assistops.kinds import assistant as assistant_kind
 from assistops.kinds import vector_store as store_kind
 from assistops.kinds.base import LiveState, sorted_by_age
@@ -106,7 +107,8 @@ def _export(
         raise AdoptError(f"{dest} is the project itself; export into a new folder")
     writer = open_writer(source, environment)
     try:
-        live = read_live(writer, source.name, environment)
+        api = source.environment(environment).effective_api()
+        live = read_live(writer, source.name, environment, api=api)
         uploads = writer.list_files()
         files = ProjectFiles(dest)
         paths = Paths()
@@ -161,6 +163,7 @@ class _Export:
         self.stores: list[StoreDraft] = []
         self.assistants: list[AssistantDraft] = []
         self.store_names: dict[str, str] = {}  # store id -> logical name
+        self.agents = live.api == "agents"
 
     def managed(self) -> None:
         """Objects tagged for this project and environment, under their own names."""
@@ -177,6 +180,13 @@ class _Export:
                 self.drafter.store(raw, name, files, adopt=False, description=description)
             )
             self.store_names[raw["id"]] = name
+        if self.agents:
+            for address, objects in sorted(self.live.part(agent_kind.KIND).agents.items()):
+                raw = sorted_by_age(objects)[0]
+                self.assistants.append(
+                    self.drafter.agent(raw, address.partition(".")[2], adopt=False)
+                )
+            return
         for address, objects in sorted(self.live.part(assistant_kind.KIND).assistants.items()):
             raw = sorted_by_age(objects)[0]
             name = address.partition(".")[2]
@@ -195,6 +205,20 @@ class _Export:
         """Adopt every untagged assistant (and store); returns the skipped ones, with why."""
         skipped: list[str] = []
         names = {d.name for d in self.assistants}
+        if self.agents:
+            for raw in self.writer.list_agents():
+                owner = _owner(raw)
+                if owner is not None:
+                    if (owner.project, owner.environment) != (project, environment):
+                        skipped.append(
+                            f"agent {raw['id']} ('{raw.get('name') or ''}'): managed by project "
+                            f"'{owner.project}' (environment '{owner.environment}')"
+                        )
+                    continue
+                name = unique(slug(raw.get("name"), raw["id"]), names)
+                names.add(name)
+                self.assistants.append(self.drafter.agent(raw, name, adopt=True))
+            return skipped
         store_names = set(self.store_names.values())
         stores = {s["id"]: s for s in self.writer.list_vector_stores()}
         for raw in self.writer.list_assistants():
@@ -273,7 +297,7 @@ def _project_file(source: Project, environment: str, label: str, layout: Layout)
     """``assistops.yaml``: the project name and the environment's provider settings (never a
     key: only the name of the variable that holds it)."""
     env = source.environment(environment)
-    settings: dict[str, object] = {"provider": env.provider}
+    settings: dict[str, object] = {"provider": env.provider, "api": env.effective_api()}
     for key in ("base_url", "api_key_env", "azure_endpoint_env", "api_version"):
         value = getattr(env, key)
         if value is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from assistops.adopt import AdoptError
 from assistops.adopt.declare import AssistantDraft, StoreDraft
-from assistops.adopt.tagging import tag_assistant, tag_store
+from assistops.adopt.tagging import tag_agent, tag_assistant, tag_store
 from assistops.adopt.writer import ProjectFiles
 from assistops.api import compute_plan, validate
 from assistops.config.project import load_project
@@ -90,7 +90,10 @@ def finish(
                 outcome.adopted.append(draft.address)
         for adraft in assistants:
             if adraft.adopt:
-                outcome.actions += tag_assistant(writer, state, adraft, uploads)
+                if adraft.agent:
+                    outcome.actions += tag_agent(writer, state, adraft)
+                else:
+                    outcome.actions += tag_assistant(writer, state, adraft, uploads)
                 outcome.adopted.append(adraft.address)
     except AssistopsError as exc:
         done = ", ".join(outcome.adopted) or "nothing"

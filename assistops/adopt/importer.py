@@ -1,4 +1,5 @@
-"""``import``: adopt one existing, untagged assistant (with its vector store and files).
+"""``import``: adopt one existing, untagged assistant (with its vector store and files), or
+one OpenAI agent in an environment whose API is ``agents``.
 
     read      the assistant, its store, the store's files and the account's uploads
     declare   assistant.yaml, instructions.md.j2, schema files, knowledge/<store>.yaml and the
@@ -44,10 +45,15 @@ def import_assistant(
             f"({len(report.problems)} problems); fix it first: assistops validate -e {environment}"
         )
     before = baseline(project.root)
+    agents = project.environment(environment).effective_api() == "agents"
     writer = open_writer(project, environment)
     try:
-        raw = writer.retrieve_assistant(assistant_id)
-        _refuse_tagged(raw, "assistant", project, environment)
+        if agents:
+            raw = writer.retrieve_agent(assistant_id)
+            _refuse_tagged(raw, "agent", project, environment)
+        else:
+            raw = writer.retrieve_assistant(assistant_id)
+            _refuse_tagged(raw, "assistant", project, environment)
         logical = name or slug(raw.get("name"), raw["id"])
         if not is_name(logical):
             raise AdoptError(
@@ -70,8 +76,12 @@ def import_assistant(
             project=project.name,
             environment=environment,
         )
-        stores, store_name = _store(writer, raw, drafter, project, environment)
-        assistant = drafter.assistant(raw, logical, store_name, adopt=True)
+        if agents:  # an agent refers to no store and holds no files
+            stores: list[StoreDraft] = []
+            assistant = drafter.agent(raw, logical, adopt=True)
+        else:
+            stores, store_name = _store(writer, raw, drafter, project, environment)
+            assistant = drafter.assistant(raw, logical, store_name, adopt=True)
         if drafter.wanted:
             raise MissingFilesError(drafter.wanted)
         files.check()  # an existing declaration is fine only as exactly what a rerun writes

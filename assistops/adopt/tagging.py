@@ -19,7 +19,8 @@ from typing import Any
 
 from assistops.adopt.contents import sha256_of
 from assistops.adopt.declare import AssistantDraft, StoreDraft
-from assistops.kinds import assistant, vector_store
+from assistops.kinds import agent, assistant, vector_store
+from assistops.kinds.agent import AgentSpec
 from assistops.kinds.assistant import AssistantSpec
 from assistops.kinds.file import FileSpec, file_attributes
 from assistops.kinds.spec import DesiredState
@@ -88,6 +89,22 @@ def tag_assistant(
         done.append(f"named {draft.address} '{spec.display_name}' (it had no name)")
     writer.update_assistant(draft.raw["id"], body)
     done.insert(0, f"tagged {draft.address} ({draft.raw['id']})")
+    return done
+
+
+def tag_agent(writer: Writer, state: DesiredState, draft: AssistantDraft) -> list[str]:
+    """Tag an agent (its metadata is replaced whole: the user's keys are sent back)."""
+    spec = state.resources[draft.address]
+    assert isinstance(spec, AgentSpec)
+    sent = agent.body(
+        spec, project=state.project, environment=state.environment, revision=state.revision
+    )
+    body: dict[str, Any] = {"metadata": {**user_metadata(draft.raw), **sent["metadata"]}}
+    done = [f"tagged {draft.address} ({draft.raw['id']})"]
+    if not draft.raw.get("name"):
+        body["name"] = spec.display_name
+        done.append(f"named {draft.address} '{spec.display_name}' (it had no name)")
+    writer.update_agent(draft.raw["id"], body)
     return done
 
 

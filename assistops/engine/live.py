@@ -22,7 +22,7 @@ def read_live(
     """Read every managed object of every kind the environment's ``api`` holds, with list
     calls only (an agents environment never lists assistants, and the reverse)."""
     scope = Scope(project, environment)
-    state = LiveState(project, environment)
+    state = LiveState(project, environment, api)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         started = [(kind, kind.discover(reader, scope, pool)) for kind in kinds.kinds_for(api)]
         for kind, finish in started:

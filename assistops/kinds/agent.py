@@ -146,7 +146,9 @@ def from_live(raw: Json, address: str) -> AgentSpec:
         model=str(raw.get("model") or ""),
         instructions=raw.get("instructions") or None,
         reasoning_effort=reasoning.get("effort"),
-        text_format=None if not fmt or fmt.get("type") == "text" else dict(fmt),
+        text_format=None
+        if not fmt or fmt.get("type") == "text"
+        else {k: v for k, v in fmt.items() if v is not None},
         tools=tuple(raw.get("tools") or ()),
         metadata=user_metadata(raw),
     )

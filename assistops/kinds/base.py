@@ -150,6 +150,7 @@ class LiveState:
 
     project: str
     environment: str
+    api: str = "assistants"
     parts: dict[str, Any] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)
     # content already on the provider under another name (adopted by import): sha256 -> file id
