@@ -45,7 +45,9 @@ def test_validate_the_example_project() -> None:
     done = call(SCRIPT, "validate", "-C", EXAMPLE)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "acme-support: valid in 3 environments (local, staging, prod)\n"
+    assert done.stdout == (
+        "acme-support: valid in 4 environments (local, local-agents, staging, prod)\n"
+    )
 
 
 def test_python_dash_m_renders_one_assistant() -> None:
