@@ -287,8 +287,13 @@ class Drafter:
         self.files.add(rel, to_yaml(data, header=header, notes=notes).encode("utf-8"))
         return draft
 
-    def agent(self, raw: Json, name: str, *, adopt: bool) -> AssistantDraft:
-        """Declare an OpenAI agent as an assistant declaration of an agents environment."""
+    def agent(
+        self, raw: Json, name: str, *, adopt: bool, requested_effort: bool = True
+    ) -> AssistantDraft:
+        """Declare an OpenAI agent as an assistant declaration of an agents environment.
+
+        ``requested_effort`` False: the live reasoning effort is the model's default, which
+        the service filled in, so none is declared."""
         rel = self.layout.assistant_file(name)
         folder = PurePosixPath(rel).parent.as_posix()
         draft = AssistantDraft(raw, name, rel, adopt=adopt, agent=True)
@@ -330,7 +335,8 @@ class Drafter:
             data["response_format"] = {"json_schema": {"name": name, "schema": schema}}
         elif "response_format" in defaults:
             data["response_format"] = None
-        _set(data, "reasoning_effort", live.reasoning_effort, defaults)
+        effort = live.reasoning_effort if requested_effort else None
+        _set(data, "reasoning_effort", effort, defaults)
         _set(data, "metadata", dict(live.metadata) or None, defaults)
         header = self.layout.header(rel, "assistant")
         self.files.add(rel, to_yaml(data, header=header, notes=notes).encode("utf-8"))

@@ -184,7 +184,12 @@ class _Export:
             for address, objects in sorted(self.live.part(agent_kind.KIND).agents.items()):
                 raw = sorted_by_age(objects)[0]
                 self.assistants.append(
-                    self.drafter.agent(raw, address.partition(".")[2], adopt=False)
+                    self.drafter.agent(
+                        raw,
+                        address.partition(".")[2],
+                        adopt=False,
+                        requested_effort=_effort_was_requested(raw, address),
+                    )
                 )
             return
         for address, objects in sorted(self.live.part(assistant_kind.KIND).assistants.items()):
@@ -282,6 +287,18 @@ def _owner(raw: Json) -> Owner | None:
 def _write_only_digest(raw: Json) -> str | None:
     parsed = parse_revision((raw.get("metadata") or {}).get(REVISION_KEY))
     return split_rev_digest(parsed[0])[1] if parsed else None
+
+
+def _effort_was_requested(raw: Json, address: str) -> bool:
+    """Whether an agent's reasoning effort is the one applied, or the model's default that
+    the service filled in: the digest recorded at apply tells which."""
+    parsed = parse_revision((raw.get("metadata") or {}).get(REVISION_KEY))
+    if parsed is None:
+        return True
+    unset = agent_kind.from_live(raw, address).model_copy(update={"reasoning_effort": None})
+    # what was applied without an effort, the service's tool defaults left out
+    applied = agent_kind.align_defaults({"tools": {}}, agent_kind.projection(unset))
+    return digest_of(applied) != split_rev_digest(parsed[0])[0]
 
 
 def _reasoning_effort(raw: Json) -> str | None:

@@ -182,18 +182,29 @@ def projection(spec: AgentSpec) -> Projection:
 
 
 def align_defaults(desired: Projection, live: Projection) -> Projection:
-    """Drop from ``live`` the tool fields the service filled in where ``desired`` sets none."""
+    """Drop from ``live`` what the service filled in where ``desired`` sets nothing: tool
+    fields, and the reasoning effort (the service may resolve an omitted one to the model's
+    default)."""
     live = dict(live)
+    if desired.get("reasoning_effort") is None:
+        live["reasoning_effort"] = None
     want_tools, have_tools = desired.get("tools") or {}, dict(live.get("tools") or {})
     for key, have in have_tools.items():
-        want = want_tools.get(key, {})
-        have_tools[key] = {
-            k: v
-            for k, v in have.items()
-            if k in want or not (v in ({}, [], "", False) or _TOOL_DEFAULTS.get(k) == v)
-        }
+        have_tools[key] = _filled_in_dropped(have, want_tools.get(key) or {})
     live["tools"] = have_tools
     return live
+
+
+def _filled_in_dropped(have: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
+    """``have`` without the keys ``want`` does not set whose value is empty or a default,
+    nested mappings (an mcp transport, a search location) included."""
+    out: dict[str, Any] = {}
+    for k, v in have.items():
+        if isinstance(v, dict) and isinstance(want.get(k), dict):
+            out[k] = _filled_in_dropped(v, want[k])
+        elif k in want or not (v is None or v in ({}, [], "", False) or _TOOL_DEFAULTS.get(k) == v):
+            out[k] = v
+    return out
 
 
 def spec_digest(spec: AgentSpec) -> str:

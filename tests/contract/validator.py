@@ -233,6 +233,8 @@ class Contract:
         if status >= 400:
             # every error (documented or not) must be the error envelope
             return self._check_error_body(body, label, part)
+        if operation is None and (sub == "/agents" or sub.startswith("/agents/")):
+            return _check_agents(request.method, sub, body, label, part)
         if operation is None:
             return [Violation(label, "request", "$", "the subset has no such operation")]
         out = []
@@ -435,3 +437,28 @@ class ContractRecorder:
         if self.violations:
             found, self.violations = self.violations, []
             raise ContractViolation(found)
+
+
+def _check_agents(
+    method: str, sub: str, body: bytes | None, label: str, part: str
+) -> list[Violation]:
+    """/v1/agents has no OpenAPI description yet: its contract is the SDK's generated types,
+    so each response is validated with them (as ``_strict_response_validation`` would)."""
+    import pydantic
+    from openai.pagination import SyncCursorPage
+    from openai.types.beta import Agent, AgentDeleted
+
+    if method == "GET" and sub == "/agents":
+        model: Any = SyncCursorPage[Agent]
+    elif method == "DELETE":
+        model = AgentDeleted
+    else:
+        model = Agent
+    try:
+        document = json.loads(body or b"")
+        pydantic.TypeAdapter(model).validate_python(document, strict=False)
+    except (ValueError, pydantic.ValidationError) as exc:
+        return [
+            Violation(label, part, "$", f"not the SDK's {getattr(model, '__name__', model)}: {exc}")
+        ]
+    return []

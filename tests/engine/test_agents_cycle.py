@@ -97,7 +97,10 @@ def test_an_instruction_edit_updates_the_agent_in_place(
     assert change["address"] == "agent.support"
     assert [c["path"] for c in change["changes"]] == ["instructions"]
     text = run(agents_project, "plan", "-e", "agents", "--no-color").output
-    assert "+Answer from the handbook (file search). If the handbook does not say, say so; do not guess" in text
+    assert (
+        "+Answer from the handbook (file search). If the handbook does not say, say so; do not guess"
+        in text
+    )
     _apply(agents_project)
     assert _agents(agents_sdk)["Acme Support"].id == before  # type: ignore[attr-defined]
 
@@ -143,9 +146,7 @@ def test_a_create_retried_after_a_committed_error_leaves_no_duplicate(
     assert sorted(names) == ["Acme Sales Analyst", "Acme Support", "Acme Ticket Triage"]
 
 
-def test_destroy_removes_only_our_agents(
-    agents_project: Path, agents_sdk: openai.OpenAI
-) -> None:
+def test_destroy_removes_only_our_agents(agents_project: Path, agents_sdk: openai.OpenAI) -> None:
     mine = agents_sdk.beta.agents.create(model="gpt-4o", name="Hand made")
     _apply(agents_project)
     result = run(agents_project, "destroy", "-e", "agents", "--auto-approve")
@@ -154,8 +155,13 @@ def test_destroy_removes_only_our_agents(
 
 
 def test_import_of_an_untagged_agent_plans_clean(
-    agents_project: Path, agents_sdk: openai.OpenAI
+    agents_project: Path, agents_sdk: openai.OpenAI, backend: RunningBackend
 ) -> None:
+    # a project whose only environment deploys agents: an mcp tool fits in every environment
+    (agents_project / "assistops.yaml").write_text(
+        "project: acme-support\ndefaults:\n  model: gpt-4o-mini\nenvironments:\n"
+        "  local: {provider: local, api: agents}" + AGENTS_ENV.format(base_url=backend.base_url)
+    )
     made = agents_sdk.beta.agents.create(
         model="gpt-4o",
         name="Partner Desk",
@@ -178,18 +184,17 @@ def test_import_of_an_untagged_agent_plans_clean(
     )
     result = run(agents_project, "import", "-e", "agents", made.id, "--name", "partners")
     assert result.exit_code == 0, result.output
-    declared = (agents_project / "partners" / "assistant.yaml").read_text()
+    declared = (agents_project / "assistants" / "partners" / "assistant.yaml").read_text()
     assert "mcp:" in declared and "server_label: crm" in declared
     after = agents_sdk.beta.agents.retrieve(made.id)
     assert after.metadata["assistops"] == "acme-support/agents/agent.partners"
     assert after.metadata["owner"] == "partners"
-    result = run(agents_project, "plan", "-e", "agents", "--detailed-exitcode")
-    assert result.exit_code == 0, result.output
+    plan = _plan_json(agents_project, "--target", "agent.partners")
+    assert [(r["address"], r["action"]) for r in plan["resources"]] == [("agent.partners", "no-op")]
+    assert plan["steps"] == []
 
 
-def test_export_of_an_agents_environment_plans_clean(
-    agents_project: Path, tmp_path: Path
-) -> None:
+def test_export_of_an_agents_environment_plans_clean(agents_project: Path, tmp_path: Path) -> None:
     _apply(agents_project)
     dest = tmp_path / "exported"
     result = run(agents_project, "export", str(dest), "-e", "agents")
