@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_projects import ENVIRONMENT, KEY_ENV, Shape, Spec, example_project, synthetic_project
+from bench_projects import (
+    ENVIRONMENT,
+    KEY_ENV,
+    Shape,
+    Spec,
+    agents_example_project,
+    example_project,
+    synthetic_project,
+)
 
 from assistops import api
 from assistops.api import ApplyOptions
@@ -53,6 +61,9 @@ BATCH = "POST /v1/vector_stores/{vector_store_id}/file_batches"
 POLL = "GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}"
 CREATE_ASSISTANT = "POST /v1/assistants"
 UPDATE_ASSISTANT = "POST /v1/assistants/{assistant_id}"
+AGENTS = "GET /v1/agents"
+CREATE_AGENT = "POST /v1/agents"
+UPDATE_AGENT = "POST /v1/agents/{agent_id}"
 DETACH = "DELETE /v1/vector_stores/{vector_store_id}/files/{file_id}"
 DELETE_FILE = "DELETE /v1/files/{file_id}"
 
@@ -97,11 +108,16 @@ class Bound:
         return sum(count for _, count, _ in self.terms)
 
 
-def list_terms(assistants: int, store_files: list[int], uploads: int) -> Bound:
-    """What discovery must list: every page of assistants, stores and files, and each store's
-    files (100 per page; ``GET /files`` takes up to 10,000 per page)."""
+def list_terms(
+    assistants: int, store_files: list[int], uploads: int, api: str = "assistants"
+) -> Bound:
+    """What discovery must list: every page of assistants (or agents), stores and files, and
+    each store's files (100 per page; ``GET /files`` takes up to 10,000 per page)."""
     bound = Bound()
-    bound.add(ASSISTANTS, pages(assistants, LIST_LIMIT_MAX), "pages of assistants (100)")
+    if api == "agents":
+        bound.add(AGENTS, pages(assistants, LIST_LIMIT_MAX), "pages of agents (100)")
+    else:
+        bound.add(ASSISTANTS, pages(assistants, LIST_LIMIT_MAX), "pages of assistants (100)")
     bound.add(STORES, pages(len(store_files), LIST_LIMIT_MAX), "pages of stores (100)")
     bound.add(FILES, pages(uploads, FILES_LIST_LIMIT_MAX), "pages of files (10,000)")
     bound.add(
@@ -114,18 +130,21 @@ def list_terms(assistants: int, store_files: list[int], uploads: int) -> Bound:
 
 def noop_bound(shape: Shape) -> Bound:
     """A plan of a converged project: its lists, nothing else."""
-    return list_terms(shape.assistants, shape.store_files, shape.uploads)
+    return list_terms(shape.assistants, shape.store_files, shape.uploads, shape.api)
 
 
 def apply_bound(shape: Shape) -> Bound:
     """Apply from empty: discovery of an empty backend, the creates, one poll, verify."""
     bound = Bound()
-    bound.extend(list_terms(0, [], 0), "discovery (empty backend)")
+    bound.extend(list_terms(0, [], 0, shape.api), "discovery (empty backend)")
     bound.add(UPLOAD, shape.uploads, "one upload per distinct content")
     bound.add(CREATE_STORE, shape.stores, "one create per store")
     bound.add(BATCH, shape.stores, "one file batch per store (<= 2,000 files)")
     bound.add(POLL, shape.stores, ">= 1 poll per batch (files are in_progress at create)")
-    bound.add(CREATE_ASSISTANT, shape.assistants, "one create per assistant")
+    if shape.api == "agents":
+        bound.add(CREATE_AGENT, shape.assistants, "one create per agent")
+    else:
+        bound.add(CREATE_ASSISTANT, shape.assistants, "one create per assistant")
     bound.extend(noop_bound(shape), "verifying plan")
     return bound
 
@@ -134,7 +153,7 @@ def instruction_bound(shape: Shape) -> Bound:
     """One instruction edit: plan lists, one update, verify lists."""
     bound = Bound()
     bound.extend(noop_bound(shape), "plan")
-    bound.add(UPDATE_ASSISTANT, 1, "one update")
+    bound.add(UPDATE_AGENT if shape.api == "agents" else UPDATE_ASSISTANT, 1, "one update")
     bound.extend(noop_bound(shape), "verifying plan")
     return bound
 
@@ -312,7 +331,7 @@ def bench_project(bench: Bench, shape: Shape, latency: int) -> Result:
 def short(route: str) -> str:
     """``GET /v1/vector_stores/{vector_store_id}/files`` -> ``GET vector_stores/{id}/files``."""
     out = route.replace("/v1/", "")
-    for name in ("vector_store_id", "batch_id", "assistant_id", "file_id"):
+    for name in ("vector_store_id", "batch_id", "assistant_id", "agent_id", "file_id"):
         out = out.replace("{" + name + "}", "{id}")
     return out
 
@@ -481,7 +500,10 @@ def main(argv: list[str] | None = None) -> int:
         warm = example_project(where / "warm", backend.base_url)
         bench.fresh()
         apply_ok(warm, EDIT_CONCURRENCY)()  # imports, templates, connections: not measured
-        shapes = [example_project(where, backend.base_url)]
+        shapes = [
+            example_project(where, backend.base_url),
+            agents_example_project(where, backend.base_url),
+        ]
         shapes += [synthetic_project(where, backend.base_url, s) for s in QUICK if args.quick]
         shapes += [synthetic_project(where, backend.base_url, s) for s in FULL if not args.quick]
         for shape in shapes:

@@ -40,6 +40,7 @@ class Shape:
     contents: set[str] = field(default_factory=set)  # sha256 of every uploaded content
     knowledge_file: Path | None = None  # a store's file, edited by the knowledge scenario
     instructions_file: Path | None = None  # edited by the instruction scenario
+    api: str = "assistants"  # what the assistants become: assistants, or OpenAI agents
 
     @property
     def stores(self) -> int:
@@ -91,6 +92,33 @@ def example_project(where: Path, base_url: str) -> Shape:
         contents={_sha(p) for p in handbook + csvs},
         knowledge_file=handbook[0],
         instructions_file=root / "support" / "instructions.md.j2",
+    )
+
+
+def agents_example_project(where: Path, base_url: str) -> Shape:
+    """The example project on an agents environment: 3 agents, 1 store of 4 files (an agent
+    holds no code-interpreter files, so the CSVs are not uploaded)."""
+    root = where / "example-agents"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".assistops"))
+    with (root / "assistops.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "\n"
+            + _environment(base_url)
+            + "    api: agents\n"
+            + "    leave_out: [description, temperature, top_p, file_search, code_interpreter, "
+            "strict]\n"
+            + "    variables:\n      support_email: s@bench.example\n      escalation: None.\n"
+        )
+    handbook = sorted((root / "knowledge" / "handbook").glob("*.md"))
+    return Shape(
+        name="example (agents)",
+        root=root,
+        assistants=3,
+        store_files=[len(handbook)],
+        contents={_sha(p) for p in handbook},
+        knowledge_file=handbook[0],
+        instructions_file=root / "support" / "instructions.md.j2",
+        api="agents",
     )
 
 
