@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import openai
@@ -215,3 +220,28 @@ def test_a_knowledge_only_project_on_agents_lists_neither_assistants_nor_threads
     routes = control.requests()
     assert not [r for r in routes if "/assistants" in r or "/threads" in r], routes
     assert routes.get("POST /v1/vector_stores") == 1
+
+
+def test_an_apply_killed_while_creating_agents_converges_with_no_duplicate(
+    agents_project: Path, agents_sdk: openai.OpenAI, control: BackendControl
+) -> None:
+    control.add_fault("latency", "*", times=None, latency_ms=150)
+    env = {**os.environ, "ASSISTOPS_TEST_KEY": KEY}
+    command = [sys.executable, "-m", "assistops", "apply", "-C", str(agents_project)]
+    child = subprocess.Popen(
+        [*command, "-e", "agents", "--auto-approve", "--concurrency", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and control.requests().get("POST /v1/agents", 0) < 2:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    control.clear_faults()
+    assert 0 < len(list(agents_sdk.beta.agents.list(limit=100))) < 3  # really interrupted
+    _apply(agents_project)
+    names = sorted(a.name or "" for a in agents_sdk.beta.agents.list(limit=100))
+    assert names == ["Acme Sales Analyst", "Acme Support", "Acme Ticket Triage"]
+    assert run(agents_project, "plan", "-e", "agents", "--detailed-exitcode").exit_code == 0
