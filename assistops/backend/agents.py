@@ -42,6 +42,7 @@ from assistops.backend.pagination import paginate, parse_list_query
 from assistops.backend.parsing import Body, invalid, not_found, parse, supported
 from assistops.backend.routing import Call, Reply, Route
 from assistops.backend.rules import Doc, check_metadata, deleted, public, tag_by_type
+from assistops.errors import BackendError
 from assistops.limits import (
     AGENT_NAME_MAX,
     AGENT_SUBAGENTS_MIN,
@@ -71,6 +72,8 @@ TOOL_TYPES = (
     "automations",
 )
 NO_SUCH_TOOL = ("file_search", "code_interpreter")
+# the SDK's sub-resources under /agents/ (not served): never taken for an agent id
+SUBRESOURCES = frozenset({"automations", "environments", "sessions"})
 
 A = TypeVar("A", bound="_AgentFields")
 Verbosity = Literal["low", "medium", "high"]
@@ -555,10 +558,16 @@ def _parse(model: type[A], data: Any) -> A:
 
 
 def _beta(handler: Callable[[Backend, Call], Reply]) -> Callable[[Backend, Call], Reply]:
-    """Refuse a request without ``OpenAI-Beta: agents=v1`` (comma-separated values allowed)."""
+    """Refuse a request without ``OpenAI-Beta: agents=v1`` (comma-separated values allowed).
+
+    ``/agents/sessions`` and the other sub-resources match ``/agents/{agent_id}``; they
+    are answered as the unknown URLs they are here, not as an agent that does not exist.
+    """
 
     @functools.wraps(handler)
     def checked(backend: Backend, call: Call) -> Reply:
+        if call.params.get("agent_id") in SUBRESOURCES:
+            raise BackendError(404, f"Invalid URL ({call.method} {call.path})")
         values = {v.strip() for v in call.headers.get(BETA_HEADER.lower(), "").split(",")}
         if BETA not in values:
             raise invalid(

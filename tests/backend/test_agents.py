@@ -24,7 +24,7 @@ from assistops.backend import BackendControl, RunningBackend, start_server
 from assistops.limits import AGENT_TOOLS_JSON_MAX_BYTES
 
 BETA = {"OpenAI-Beta": "agents=v1"}
-FUNCTION = {
+FUNCTION: dict[str, Any] = {
     "type": "function",
     "name": "get_weather",
     "description": "The weather in a city.",
@@ -34,7 +34,7 @@ FUNCTION = {
         "required": ["city"],
     },
 }
-MCP = {
+MCP: dict[str, Any] = {
     "type": "mcp",
     "server_label": "docs",
     "transport": {"type": "http", "server_url": "https://mcp.example.com/mcp"},
@@ -73,7 +73,7 @@ def _bad_request(call: Any) -> dict[str, Any]:
     with pytest.raises(openai.BadRequestError) as info:
         call()
     assert info.value.status_code == 400
-    body: dict[str, Any] = info.value.body  # type: ignore[assignment]
+    body: dict[str, Any] = info.value.body
     assert body["type"] == "invalid_request_error"
     return body
 
@@ -354,14 +354,14 @@ def test_list_pages_with_after_in_both_orders(
     sdk: openai.OpenAI, five: list[str], order: str
 ) -> None:
     expected = five if order == "asc" else five[::-1]
-    first = sdk.beta.agents.list(limit=2, order=order)  # type: ignore[arg-type]
+    first = sdk.beta.agents.list(limit=2, order=order)
     assert [a.id for a in first.data] == expected[:2] and first.has_more is True
-    second = sdk.beta.agents.list(limit=2, order=order, after=first.data[-1].id)  # type: ignore[arg-type]
+    second = sdk.beta.agents.list(limit=2, order=order, after=first.data[-1].id)
     assert [a.id for a in second.data] == expected[2:4] and second.has_more is True
-    last = sdk.beta.agents.list(limit=2, order=order, after=second.data[-1].id)  # type: ignore[arg-type]
+    last = sdk.beta.agents.list(limit=2, order=order, after=second.data[-1].id)
     assert [a.id for a in last.data] == expected[4:] and last.has_more is False
     # the SDK's auto-pager follows the same cursors
-    assert [a.id for a in sdk.beta.agents.list(limit=2, order=order)] == expected  # type: ignore[arg-type]
+    assert [a.id for a in sdk.beta.agents.list(limit=2, order=order)] == expected
 
 
 def test_list_query_errors(sdk: openai.OpenAI, five: list[str]) -> None:
@@ -371,7 +371,7 @@ def test_list_query_errors(sdk: openai.OpenAI, five: list[str]) -> None:
         ({"order": "newest"}, "order"),
         ({"after": "agent_nope"}, "after"),
     ):
-        body = _bad_request(lambda q=query: sdk.beta.agents.list(**q))  # type: ignore[misc]
+        body = _bad_request(lambda q=query: sdk.beta.agents.list(**q))
         assert body["param"] == param
     body = _bad_request(lambda: sdk.beta.agents.list(extra_query={"before": five[0]}))
     assert (body["param"], body["code"]) == ("before", "unknown_parameter")
@@ -562,12 +562,12 @@ def test_invalid_create_is_a_400_with_param_path(
 @pytest.mark.parametrize("kind", ["file_search", "code_interpreter"])
 def test_assistants_tools_are_refused_by_name(sdk: openai.OpenAI, kind: str) -> None:
     body = _bad_request(
-        lambda: sdk.beta.agents.create(model="gpt-5", tools=[FUNCTION, {"type": kind}])  # type: ignore[list-item]
+        lambda: sdk.beta.agents.create(model="gpt-5", tools=[FUNCTION, {"type": kind}])
     )
     assert (body["param"], body["code"]) == ("tools[1].type", "invalid_value")
     assert f"Agents have no '{kind}' tool" in body["message"]
     # the same list as the union's own refusal of an unknown type
-    unknown = _bad_request(lambda: sdk.beta.agents.create(model="gpt-5", tools=[{"type": "x"}]))  # type: ignore[list-item]
+    unknown = _bad_request(lambda: sdk.beta.agents.create(model="gpt-5", tools=[{"type": "x"}]))
     assert body["message"].endswith(unknown["message"].split("Supported values are: ")[1])
 
 
@@ -586,14 +586,14 @@ def test_error_messages_are_worded_like_the_service(sdk: openai.OpenAI) -> None:
     )
     assert unknown["message"] == "Unknown parameter: 'temperature'."
     bad_type = _bad_request(
-        lambda: sdk.beta.agents.create(model="gpt-5", tools=[{"type": "browser"}])  # type: ignore[list-item]
+        lambda: sdk.beta.agents.create(model="gpt-5", tools=[{"type": "browser"}])
     )
     assert bad_type["message"] == (
         "Invalid value: 'browser'. Supported values are: 'function', 'tool_search', "
         "'programmatic_tool_calling', 'mcp', 'web_search', 'computer_use', and 'automations'."
     )
     schema = _bad_request(
-        lambda: sdk.beta.agents.create(model="gpt-5", tools=[_fn(parameters={"type": "string"})])  # type: ignore[list-item]
+        lambda: sdk.beta.agents.create(model="gpt-5", tools=[_fn(parameters={"type": "string"})])
     )
     assert schema["message"] == (
         "Invalid schema for function 'get_weather': schema must be a JSON Schema of "
@@ -602,7 +602,7 @@ def test_error_messages_are_worded_like_the_service(sdk: openai.OpenAI) -> None:
 
 
 def test_function_parameters_may_be_empty(sdk: openai.OpenAI) -> None:
-    created = sdk.beta.agents.create(model="gpt-5", tools=[_fn(parameters={})])  # type: ignore[list-item]
+    created = sdk.beta.agents.create(model="gpt-5", tools=[_fn(parameters={})])
     assert created.tools[0].type == "function" and created.tools[0].parameters == {}
 
 
@@ -614,12 +614,12 @@ def test_the_tool_list_is_at_most_3_mib_of_compact_json(sdk: openai.OpenAI) -> N
 
     fits = tools_of(AGENT_TOOLS_JSON_MAX_BYTES)
     assert len(json.dumps(fits, separators=(",", ":")).encode()) == AGENT_TOOLS_JSON_MAX_BYTES
-    created = sdk.beta.agents.create(model="gpt-5", tools=fits)  # type: ignore[arg-type]
+    created = sdk.beta.agents.create(model="gpt-5", tools=fits)
     assert len(created.tools) == 1
     body = _bad_request(
         lambda: sdk.beta.agents.create(
             model="gpt-5",
-            tools=tools_of(AGENT_TOOLS_JSON_MAX_BYTES + 1),  # type: ignore[arg-type]
+            tools=tools_of(AGENT_TOOLS_JSON_MAX_BYTES + 1),
         )
     )
     assert (body["param"], body["code"]) == ("tools", "invalid_value")
@@ -627,7 +627,7 @@ def test_the_tool_list_is_at_most_3_mib_of_compact_json(sdk: openai.OpenAI) -> N
     update = _bad_request(
         lambda: sdk.beta.agents.update(
             created.id,
-            tools=tools_of(AGENT_TOOLS_JSON_MAX_BYTES + 1),  # type: ignore[arg-type]
+            tools=tools_of(AGENT_TOOLS_JSON_MAX_BYTES + 1),
         )
     )
     assert update["param"] == "tools"
@@ -644,7 +644,7 @@ def test_invalid_update_changes_nothing(sdk: openai.OpenAI) -> None:
         ({"reasoning": {"effort": "huge"}}, "reasoning.effort"),
         ({"experimental": None}, "experimental"),
     ):
-        body = _bad_request(lambda kw=kwargs: sdk.beta.agents.update(created.id, **kw))  # type: ignore[misc]
+        body = _bad_request(lambda kw=kwargs: sdk.beta.agents.update(created.id, **kw))
         assert body["param"] == param
     assert sdk.beta.agents.retrieve(created.id) == created
 
@@ -662,9 +662,21 @@ def test_unknown_agent_is_a_404(sdk: openai.OpenAI) -> None:
         with pytest.raises(openai.NotFoundError) as info:
             call()
         assert info.value.status_code == 404
-        body: dict[str, Any] = info.value.body  # type: ignore[assignment]
+        body: dict[str, Any] = info.value.body
         assert body["type"] == "invalid_request_error" and body["param"] is None
         assert body["message"].startswith("No agent found with id '")
+
+
+@pytest.mark.parametrize("name", ["sessions", "environments", "automations"])
+def test_unserved_sub_resources_are_unknown_urls_not_agents(sdk: openai.OpenAI, name: str) -> None:
+    for method in ("get", "post", "delete"):
+        with pytest.raises(openai.NotFoundError) as info:
+            kw: dict[str, Any] = {"body": {}} if method == "post" else {}
+            getattr(sdk, method)(f"/agents/{name}", cast_to=object, options={"headers": BETA}, **kw)
+        message = info.value.body["message"]
+        assert message == f"Invalid URL ({method.upper()} /v1/agents/{name})"
+    with pytest.raises(openai.NotFoundError):
+        sdk.get(f"/agents/{name}/x", cast_to=object, options={"headers": BETA})
 
 
 @pytest.mark.parametrize(
