@@ -55,3 +55,11 @@ FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "eva
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
 FILES_LIST_LIMIT_DEFAULT, FILES_LIST_LIMIT_MAX = 10_000, 10_000
+
+# Agents (beta ``/v1/agents``): no OpenAPI description; the openai SDK's generated types and
+# docstrings (``types/beta/agent*.py``) are the source, unless marked as assistops' choice.
+AGENT_NAME_MAX = 256  # assistops' choice: the SDK states no limit; the assistants' one
+AGENT_TOOLS_JSON_MAX_BYTES = 3 * 1024 * 1024  # AgentCreateParams.tools: compact UTF-8 JSON
+AGENT_SUBAGENTS_MIN = 1  # MultiAgentConfigParam.max_concurrent_subagents (assistops' floor)
+AgentServiceTier = Literal["auto", "default", "flex", "priority", "fast", "ultrafast"]
+AGENT_SERVICE_TIERS: tuple[str, ...] = get_args(AgentServiceTier)

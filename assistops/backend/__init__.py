@@ -53,9 +53,9 @@ How a resource module plugs in
    ``find(kind, id)`` (across parents), ``put_blob``/``get_blob``/``delete_blob`` for bytes.
    Wrap read-then-write rules in ``with backend.store.transaction():`` (re-entrant, atomic,
    rolled back on an exception). Store the wire object; private fields start with ``_``
-   and ``rules.public(doc)`` strips them. Kinds in use: ``assistant``, ``file``,
-   ``vector_store``, ``vector_store_file`` (parent = store id), ``file_batch`` (parent =
-   store id); threads/messages/runs/steps are the runs module's to name.
+   and ``rules.public(doc)`` strips them. Kinds in use: ``assistant``, ``agent``,
+   ``file``, ``vector_store``, ``vector_store_file`` (parent = store id), ``file_batch``
+   (parent = store id); threads/messages/runs/steps are the runs module's to name.
 6. **Ids and time**: ``backend.new_id("asst_")`` (seedable), ``backend.now()`` (unix
    seconds, injectable clock: frozen and advanced through the control plane).
 7. **Lists**: filter the documents, map them through ``public``, then

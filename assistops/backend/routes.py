@@ -8,6 +8,7 @@ Order matters only when two templates could match the same path (first wins).
 from __future__ import annotations
 
 from assistops.backend import (
+    agents,
     assistants,
     control,
     file_batches,
@@ -36,6 +37,7 @@ ROUTES: list[Route] = [
     *run_steps.ROUTES,
     *threads.ROUTES,
     *messages.ROUTES,
+    *agents.ROUTES,
 ]
 
 
