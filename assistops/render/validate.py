@@ -245,20 +245,13 @@ def _as_agent(
     for i, tool in enumerate(model.tools or []):
         if tool.kind in ("file_search", "code_interpreter"):
             cannot(("tools", i), f"{tool.kind} tool", tool.kind, "remove the tool")
-        if tool.function is not None:
-            if tool.function.strict:
-                cannot(
-                    ("tools", i, "function", "strict"),
-                    "strict mode for functions",
-                    "strict",
-                    "set strict: false",
-                )
-            if not tool.function.description:
-                add(
-                    ("tools", i, "function"),
-                    f"an OpenAI agent needs a description of function '{tool.function.name}'",
-                    "add 'description:' saying what the function does",
-                )
+        if tool.function is not None and tool.function.strict:
+            cannot(
+                ("tools", i, "function", "strict"),
+                "strict mode for functions",
+                "strict",
+                "set strict: false",
+            )
     rf = model.response_format
     if rf == "json_object":
         add(

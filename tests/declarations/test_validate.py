@@ -28,7 +28,9 @@ def test_example_project_is_valid_in_every_environment_without_keys() -> None:
     result = run("validate", "-C", EXAMPLE)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == "acme-support: valid in 3 environments (local, staging, prod)\n"
+    assert result.stdout == (
+        "acme-support: valid in 4 environments (local, local-agents, staging, prod)\n"
+    )
     assert result.stderr == ""
 
 
@@ -61,7 +63,7 @@ def test_unknown_environment_is_a_clear_error() -> None:
     assert result.exit_code == 1
     assert reported(result) == [
         "assistops.yaml:22: environments: no environment named 'production'\n"
-        "    hint: use one of: local, staging, prod",
+        "    hint: use one of: local, local-agents, staging, prod",
         "1 problem found.",
     ]
 
@@ -126,7 +128,7 @@ def test_json_report() -> None:
     assert json.loads(result.stdout) == {
         "valid": True,
         "project": "acme-support",
-        "environments": ["local", "staging", "prod"],
+        "environments": ["local", "local-agents", "staging", "prod"],
         "problems": [],
     }
 
