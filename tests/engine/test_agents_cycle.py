@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import openai
 import pytest
-from engine_helpers import KEY, run
+from click.testing import CliRunner
+from engine_helpers import EXAMPLE, KEY, run
 
 from assistops.backend import BackendControl, RunningBackend
+from assistops.cli.main import cli
 
 AGENTS_ENV = """
   agents:
@@ -245,3 +248,21 @@ def test_an_apply_killed_while_creating_agents_converges_with_no_duplicate(
     names = sorted(a.name or "" for a in agents_sdk.beta.agents.list(limit=100))
     assert names == ["Acme Sales Analyst", "Acme Support", "Acme Ticket Triage"]
     assert run(agents_project, "plan", "-e", "agents", "--detailed-exitcode").exit_code == 0
+
+
+def test_the_example_projects_local_agents_environment_applies_and_plans_clean(
+    tmp_path: Path,
+) -> None:
+    """The example's local-agents environment: the embedded backend, no key, no network."""
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".assistops"))
+    runner = CliRunner()
+    applied = runner.invoke(cli, ["apply", "-C", str(root), "-e", "local-agents", "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    assert "create agent: agent.support" in applied.output
+    assert "Verified: a fresh plan shows no changes." in applied.output
+    plan = runner.invoke(
+        cli, ["plan", "-C", str(root), "-e", "local-agents", "--detailed-exitcode"]
+    )
+    assert plan.exit_code == 0, plan.output
+    assert "No changes" in plan.output
