@@ -196,13 +196,11 @@ class AzureProvider(OpenAIProvider):
         return None
 
     def close(self) -> None:
-        """Close the SDK client, then the credential (azure-identity's hold sessions)."""
+        """Close the SDK client, then the credential (azure-identity's keep HTTP sessions)."""
         try:
             super().close()
         finally:
-            closer: Any = getattr(self.credential, "close", None)
-            if callable(closer):
-                closer()
+            _close(self.credential)
 
 
 def open_azure(settings: ProviderSettings, key: str | None, root: Path) -> AzureProvider:
@@ -242,8 +240,15 @@ def open_azure(settings: ProviderSettings, key: str | None, root: Path) -> Azure
         )
     except BaseException:
         http_client.close()
+        _close(credential)
         raise
     return AzureProvider(client, settings, credential=credential)
+
+
+def _close(credential: TokenCredential | None) -> None:
+    closer: Any = getattr(credential, "close", None)
+    if callable(closer):
+        closer()
 
 
 def _first_line(exc: BaseException) -> str:
