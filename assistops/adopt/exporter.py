@@ -315,7 +315,7 @@ def _project_file(source: Project, environment: str, label: str, layout: Layout)
     key: only the name of the variable that holds it)."""
     env = source.environment(environment)
     settings: dict[str, object] = {"provider": env.provider, "api": env.effective_api()}
-    for key in ("base_url", "api_key_env", "azure_endpoint_env", "api_version"):
+    for key in ("base_url", "api_key_env", "azure_endpoint_env", "api_version", "auth"):
         value = getattr(env, key)
         if value is not None:
             settings[key] = value

@@ -6,6 +6,13 @@ they return or raise into HTTP: JSON 200, raw bytes, or a Starlette response; ev
 response; ``openai-poll-after-ms`` on GETs of routes marked ``poll``. A path or method
 with no route is 404 "Invalid URL (METHOD /path)", as the service answers (no 405). Paths under
 ``/__assistops/`` are the control plane: not counted, never faulted, no auth.
+
+The same routes answer under a Foundry project, as Azure's classic agents do:
+``/api/projects/<project>/<route>?api-version=v1`` is ``/v1/<route>`` (counted and faulted under
+the ``/v1`` template). There ``api-version`` is required: without it, or with another value, the
+answer is 400 ``MissingApiVersionParameter`` / ``UnsupportedApiVersionValue``, worded as
+Microsoft's Azure REST API guidelines prescribe. When the backend has a key, a Foundry request
+may carry it as ``Authorization: Bearer <key>`` (where Entra ID tokens go) or ``api-key: <key>``.
 """
 
 from __future__ import annotations
@@ -26,7 +33,15 @@ from starlette.types import Receive, Scope, Send
 
 from assistops.backend.core import Backend
 from assistops.backend.faults import FaultSpec
-from assistops.backend.routing import Call, Raw, Reply, Route, Upload
+from assistops.backend.routing import (
+    FOUNDRY_API_VERSIONS,
+    Call,
+    Raw,
+    Reply,
+    Route,
+    Upload,
+    foundry_route,
+)
 from assistops.errors import BackendError
 
 log = logging.getLogger("assistops.backend")
@@ -35,6 +50,11 @@ _INTERNAL = BackendError(
     500,
     "The server had an error while processing your request. Sorry about that!",
     type="server_error",
+)
+# Azure's answer to a request without a valid token or key
+_FOUNDRY_UNAUTHORIZED = (
+    "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    "(https://ai.azure.com), or have expired."
 )
 
 
@@ -56,18 +76,23 @@ class BackendApp:
         path = scope["path"]
         response: Response | None
         if path.startswith("/__assistops/"):
-            response = await self._serve(request, self._control)
+            response = await self._serve(request, self._control, path)
+        elif (route := foundry_route(path)) is not None:
+            response = await self._serve_v1(request, send, route, foundry=True)
         else:
-            response = await self._serve_v1(request, send)
+            response = await self._serve_v1(request, send, path)
         if response is None:
             return  # connection dropped on purpose
         response.headers["x-request-id"] = request_id
         await response(scope, receive, send)
 
-    async def _serve_v1(self, request: Request, send: Send) -> Response | None:
-        method, path = request.method, request.url.path
+    async def _serve_v1(
+        self, request: Request, send: Send, path: str, *, foundry: bool = False
+    ) -> Response | None:
+        """Serve ``path`` (a ``/v1`` path; for a Foundry request, the one it stands for)."""
+        method = request.method
         match = self._match(self._v1, method, path)
-        template = match[0].template if match else f"{method} {path}"
+        template = match[0].template if match else f"{method} {request.url.path}"
         faults = self.backend.faults.record(template)
         delay = sum(f.latency_ms for f in faults if f.kind == "latency")
         if delay:
@@ -78,9 +103,11 @@ class BackendApp:
                 return None
             if fault.kind in ("rate_limit", "error"):
                 return _fault_response(fault)
-        if (denied := self._check_auth(request)) is not None:
+        if foundry and (refused := _check_api_version(request)) is not None:
+            return refused
+        if (denied := self._check_auth(request, foundry=foundry)) is not None:
             return denied
-        response = await self._serve(request, self._v1)
+        response = await self._serve(request, self._v1, path)
         for fault in faults:
             if fault.kind == "commit_then_drop":
                 await _drop(send)
@@ -89,13 +116,17 @@ class BackendApp:
                 return _fault_response(fault)
         return response
 
-    def _check_auth(self, request: Request) -> Response | None:
+    def _check_auth(self, request: Request, *, foundry: bool = False) -> Response | None:
         key = self.backend.api_key
         if key is None:
             return None
         given = request.headers.get("authorization", "")
         if given == f"Bearer {key}":
             return None
+        if foundry:
+            if request.headers.get("api-key") == key:
+                return None
+            return _error_response(BackendError(401, _FOUNDRY_UNAUTHORIZED, code="unauthorized"))
         message = (
             "You didn't provide an API key. You need to provide your API key in an "
             "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
@@ -118,11 +149,12 @@ class BackendApp:
         self,
         request: Request,
         table: Sequence[tuple[Route, Any]],
+        path: str,
     ) -> Response:
-        method, path = request.method, request.url.path
+        method = request.method
         match = self._match(table, method, path)
         if match is None:
-            return _error_response(BackendError(404, f"Invalid URL ({method} {path})"))
+            return _error_response(BackendError(404, f"Invalid URL ({method} {request.url.path})"))
         route, params = match
         try:
             call = await _read_call(request, route, params)
@@ -136,6 +168,29 @@ class BackendApp:
         if route.poll and method == "GET":
             response.headers["openai-poll-after-ms"] = str(self.backend.poll_after_ms)
         return response
+
+
+def _check_api_version(request: Request) -> Response | None:
+    """A Foundry project path needs ``?api-version=`` with a version it serves (Azure's 400s)."""
+    version = request.query_params.get("api-version")
+    if version in FOUNDRY_API_VERSIONS:
+        return None
+    if not version:
+        error = BackendError(
+            400,
+            "The api-version query parameter (?api-version=) is required for all requests.",
+            param="api-version",
+            code="MissingApiVersionParameter",
+        )
+    else:
+        supported = ", ".join(FOUNDRY_API_VERSIONS)
+        error = BackendError(
+            400,
+            f"Unsupported api-version '{version}'. The supported api-versions are '{supported}'.",
+            param="api-version",
+            code="UnsupportedApiVersionValue",
+        )
+    return _error_response(error)
 
 
 async def _invoke(route: Route, backend: Backend, call: Call) -> Reply:

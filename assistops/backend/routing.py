@@ -20,6 +20,20 @@ from starlette.responses import Response
 if TYPE_CHECKING:
     from assistops.backend.core import Backend
 
+#: Foundry classic agents (Azure AI Agent Service) serve the same protocol under a project:
+#: ``/api/projects/<project>/assistants?api-version=v1`` is ``/v1/assistants``.
+FOUNDRY_API_VERSIONS = ("v1",)
+_FOUNDRY_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)(?P<route>/.*)$")
+
+
+def foundry_route(path: str) -> str | None:
+    """The ``/v1`` path a Foundry project path stands for (``None`` for any other path).
+
+    Every project shares the one store: the project segment is accepted, not isolated.
+    """
+    match = _FOUNDRY_PATH.match(path)
+    return None if match is None else "/v1" + match["route"]
+
 
 @dataclass(frozen=True)
 class Upload:

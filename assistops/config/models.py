@@ -384,7 +384,9 @@ class Environment(Strict):
         "AZURE_OPENAI_API_KEY for azure).",
     )
     azure_endpoint_env: EnvVar | None = Field(
-        None, description="azure: variable holding the endpoint (default AZURE_OPENAI_ENDPOINT)."
+        None,
+        description="azure: variable holding the endpoint when base_url is not declared "
+        "(default AZURE_AI_PROJECT_ENDPOINT).",
     )
     api_version: str | None = Field(None, description="azure: API version.")
     database: str | None = Field(
@@ -395,6 +397,14 @@ class Environment(Strict):
     variables: dict[str, Any] = Field(default_factory=dict)
     defaults: AssistantOverride | None = None
     overrides: Overrides = Field(default_factory=Overrides)
+    auth: Literal["entra", "key"] | None = Field(
+        None,
+        description="azure: how requests authenticate. entra: Entra ID bearer tokens from "
+        "azure-identity's DefaultAzureCredential (scope https://ai.azure.com/.default; pip "
+        "install 'assistops[azure]'). key: the key in api_key_env, as an api-key header. "
+        "Default: key when api_key_env is declared or the endpoint is not a Foundry project "
+        "endpoint (https://<resource>.services.ai.azure.com/api/projects/<project>), else entra.",
+    )
 
     def effective_api(self) -> Api:
         """The declared ``api``, else the default: ``agents`` on api.openai.com (which no longer

@@ -72,6 +72,8 @@ def open_provider(
 
     environ = os.environ if environ is None else environ
     settings = resolve_settings(project, env_name, environ)
+    if settings.refusal is not None:
+        raise ProviderError(settings.refusal)
     install_log_redaction()
     key: str | None = None
     if settings.key_env is not None:

@@ -38,6 +38,7 @@ from assistops.kinds.assistant import AssistantSpec, assistant_address
 from assistops.kinds.file import FileSpec
 from assistops.kinds.tags import RESERVED_ATTRIBUTES, RESERVED_METADATA, reserved_metadata_count
 from assistops.kinds.vector_store import VectorStoreSpec
+from assistops.providers import settings
 from assistops.render.desired import Rendered, SchemaSource
 from assistops.render.merge import Merged
 from assistops.render.schema_files import schema_field
@@ -130,16 +131,10 @@ def check_environments(project: Project) -> list[Problem]:
                         "write it like https://host/v1",
                     )
                 )
-        if env.provider == "azure" and not env.api_version:
-            problems.append(
-                Problem(
-                    *at("provider"),
-                    "an azure environment needs 'api_version'",
-                    "add api_version: 2024-05-01-preview (or the version your resource uses)",
-                )
-            )
-        if env.provider != "azure":
-            for key in ("api_version", "azure_endpoint_env"):
+        if env.provider == "azure":
+            problems.extend(_azure_environment(env, at))
+        else:
+            for key in ("api_version", "azure_endpoint_env", "auth"):
                 if getattr(env, key) is not None:
                     problems.append(
                         Problem(
@@ -189,6 +184,64 @@ def _api_problems(
                 *at("leave_out"),
                 "'leave_out' only applies to an environment with 'api: agents'",
                 "remove it",
+            )
+        )
+    return out
+
+
+def _azure_environment(
+    env: Environment, at: Callable[[str], tuple[str, int | None, str]]
+) -> list[Problem]:
+    """An azure environment's endpoint and authentication options fit together (an endpoint
+    from a variable is checked when the provider opens)."""
+    out: list[Problem] = []
+    url = env.base_url
+    if url is not None and urlparse(url).scheme in ("http", "https"):
+        project_example = f"base_url: {settings.FOUNDRY_ENDPOINT_EXAMPLE}"
+        if settings.is_retired_azure_openai(url):
+            out.append(
+                Problem(
+                    *at("base_url"),
+                    f"'{url}' is Azure OpenAI's Assistants API, retired on "
+                    f"{settings.AZURE_ASSISTANTS_RETIRED}",
+                    f"declare your Foundry project's endpoint, {project_example} (Foundry "
+                    f"classic agents, until {settings.FOUNDRY_CLASSIC_RETIRES})",
+                )
+            )
+        elif settings.is_foundry_host(url) and not settings.is_foundry_project(url):
+            out.append(
+                Problem(
+                    *at("base_url"),
+                    f"'{url}' is not a Foundry project endpoint",
+                    f"write it like {settings.FOUNDRY_ENDPOINT_EXAMPLE} (the project's overview "
+                    "page in the Foundry portal shows it)",
+                )
+            )
+        elif not settings.is_foundry_project(url) and not env.api_version:
+            out.append(
+                Problem(
+                    *at("base_url"),
+                    "an azure endpoint that is not a Foundry project endpoint needs 'api_version'",
+                    "add the api_version the server takes (a Foundry project endpoint, "
+                    f"{settings.FOUNDRY_ENDPOINT_EXAMPLE}, defaults to "
+                    f"{settings.FOUNDRY_API_VERSION})",
+                )
+            )
+        if env.azure_endpoint_env is not None:
+            out.append(
+                Problem(
+                    *at("azure_endpoint_env"),
+                    "'azure_endpoint_env' is not read when base_url is declared",
+                    "remove one of them",
+                )
+            )
+    if env.auth == "entra" and env.api_key_env is not None:
+        out.append(
+            Problem(
+                *at("api_key_env"),
+                "'api_key_env' names a key, but this environment authenticates with Entra ID "
+                "(auth: entra)",
+                "remove api_key_env, or write auth: key where the endpoint accepts keys",
             )
         )
     return out

@@ -127,33 +127,13 @@ def test_azure_over_base_url_talks_to_the_backend(
     assert control.requests()["GET /v1/vector_stores/{vector_store_id}/files"] == 1
 
 
-def test_azure_endpoint_uses_the_openai_route_prefix(
-    tmp_path: Path, backend: RunningBackend, control: BackendControl
-) -> None:
-    # with an endpoint, AzureOpenAI prefixes routes with /openai: the backend does not serve
-    # that scheme, but its request log shows the URL the SDK built
-    envs = "  az:\n    provider: azure\n    azure_endpoint_env: MY_ENDPOINT\n"
-    envs += "    api_version: 2024-05-01-preview\n"
-    project = load_project(write_project(tmp_path, envs))
-    environ = {"AZURE_OPENAI_API_KEY": CANARY, "MY_ENDPOINT": backend.root_url}
-    provider = open_provider(project, "az", environ=environ)
-    try:
-        assert provider.label == f"azure ({backend.root_url})"
-        with pytest.raises(ProviderError) as info:
-            provider.list_assistants()
-    finally:
-        provider.close()
-    assert "GET /openai/assistants -> 404" in str(info.value)
-    assert control.requests()["GET /openai/assistants"] == 1
-
-
 def test_azure_401_names_its_variable_and_missing_settings_are_named(
     tmp_path: Path,
 ) -> None:
     with start_server(":memory:", api_key="server-side-key-0123456789") as locked:
         envs = f"  az:\n    provider: azure\n    base_url: {locked.base_url}\n"
         envs += "    api_version: 2024-05-01-preview\n"
-        envs += "  bare:\n    provider: azure\n    api_version: 2024-05-01-preview\n"
+        envs += "  bare:\n    provider: azure\n    auth: key\n"
         project = load_project(write_project(tmp_path, envs))
         provider = open_provider(project, "az", environ={"AZURE_OPENAI_API_KEY": CANARY})
         try:
@@ -165,7 +145,9 @@ def test_azure_401_names_its_variable_and_missing_settings_are_named(
     assert CANARY not in str(info.value)
     with pytest.raises(ProviderError, match="AZURE_OPENAI_API_KEY"):
         open_provider(project, "bare", environ={})
-    with pytest.raises(ProviderError, match="set the environment variable AZURE_OPENAI_ENDPOINT"):
+    with pytest.raises(
+        ProviderError, match="set the environment variable AZURE_AI_PROJECT_ENDPOINT"
+    ):
         open_provider(project, "bare", environ={"AZURE_OPENAI_API_KEY": CANARY})
 
 
