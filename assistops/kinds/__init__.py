@@ -35,14 +35,6 @@ def step_types() -> tuple[type[StepBase], ...]:
     return tuple(step for kind in KINDS for step in kind.steps)
 
 
-def step_type(op: str) -> type[StepBase] | None:
-    """The step type whose ``op`` is ``op``."""
-    for step in step_types():
-        if step.model_fields["op"].default == op:
-            return step
-    return None
-
-
 def phases() -> list[tuple[Phase, tuple[type[StepBase], ...]]]:
     """Apply's phases in the order they run, each with its step types."""
     by_phase: dict[Phase, list[type[StepBase]]] = {}
