@@ -64,6 +64,7 @@ class Plan(BaseModel):
     environment: str
     provider: str = Field(description="The environment's provider: local, openai or azure.")
     endpoint: str = Field("", description="Where it was reached: a URL or the local database.")
+    api: str = Field("assistants", description="What assistants become: assistants or agents.")
     revision: str
     config_digest: str = Field(description="Digest of the desired state the plan came from.")
     resources: list[ResourceChange] = Field(default_factory=list)

@@ -50,6 +50,7 @@ def build_plan(
         environment=desired.environment,
         provider=provider,
         endpoint=endpoint,
+        api=desired.api,
         revision=desired.revision,
         config_digest=desired.config_digest(),
         resources=resources,

@@ -113,6 +113,8 @@ def _head(plan: Plan, limit: int) -> str:
         "",
     ]
     meta = f"Provider {_code(plan.provider_label)}, revision {_code(plan.revision)}."
+    if plan.api != "assistants":
+        meta = f"Assistants deployed as {plan.api}. " + meta
     unchanged = unchanged_count(plan)
     if unchanged:
         note = "not shown" if plan.changes else "checked"

@@ -41,6 +41,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "environment": plan.environment,
         "provider": plan.provider,
         "endpoint": plan.endpoint,
+        "api": plan.api,
         "revision": plan.revision,
         "config_digest": plan.config_digest,
         "summary": {

@@ -117,8 +117,9 @@ def render_text(
 
 def _header(plan: Plan) -> str:
     return (
-        f"assistops plan: project {plan.project}, environment {plan.environment}, "
-        f"provider {plan.provider_label}, revision {plan.revision}"
+        f"assistops plan: project {plan.project}, environment {plan.environment}"
+        + (f" (as {plan.api})" if plan.api != "assistants" else "")
+        + f", provider {plan.provider_label}, revision {plan.revision}"
     )
 
 

@@ -68,7 +68,10 @@ def test_apply_from_empty_creates_agents_and_never_calls_the_assistants_api(
     agents_project: Path, agents_sdk: openai.OpenAI, control: BackendControl
 ) -> None:
     plan = _plan_json(agents_project)
+    assert plan["api"] == "agents"
     assert plan["summary"] == {"create": 8, "update": 0, "replace": 0, "delete": 0}
+    text = run(agents_project, "plan", "-e", "agents", "--no-color").output
+    assert text.startswith("assistops plan: project acme-support, environment agents (as agents)")
     assert sorted(r["address"] for r in plan["resources"] if r["kind"] == "agent") == [
         "agent.analyst",
         "agent.support",
