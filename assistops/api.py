@@ -29,6 +29,7 @@ from assistops.engine.plan import Plan
 from assistops.engine.planner import build_plan
 from assistops.engine.saved_plan import check_fresh, read_plan
 from assistops.errors import ConfigError, PlanError, Problem
+from assistops.kinds import responses
 from assistops.kinds.file import FileSpec
 from assistops.kinds.spec import DesiredState, Spec
 from assistops.providers.base import Reader, ReadOnly, Writer
@@ -41,6 +42,7 @@ __all__ = [
     "ConfirmFn",
     "Event",
     "PlanOptions",
+    "ResponsesRequests",
     "ValidationReport",
     "apply",
     "compute_plan",
@@ -50,6 +52,7 @@ __all__ = [
     "open_writer",
     "payloads",
     "plan",
+    "responses_requests",
     "validate",
 ]
 
@@ -119,6 +122,43 @@ def payloads(start: Path, environment: str, names: list[str] | None = None) -> l
         if not names or _selected(spec, names):
             out += kinds.kind_named(spec.kind).requests(spec, state)
     return out
+
+
+@dataclass(frozen=True)
+class ResponsesRequests:
+    """The Responses request of each selected assistant, and what none of them can express."""
+
+    requests: list[dict[str, Any]]
+    notes: list[Problem]
+    unknown: list[str]  # names asked for that no assistant has
+
+
+def responses_requests(
+    start: Path, environment: str, names: list[str] | None = None
+) -> ResponsesRequests:
+    """What ``client.responses.create`` would be called with for each assistant declaration
+    (or only those ``names``) in ``environment``, offline, whatever API the environment deploys
+    to; references shown as ``${address}``. Raises ConfigError when the environment does not
+    validate. ``notes`` locate in the declarations what a request cannot express.
+    """
+    project = load_project(start)
+    rendered = Renderer(project).render(environment)
+    problems = _unique(rendered.problems + check(project, rendered) + check_environments(project))
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
+    chosen = [s for s in rendered.assistants.values() if not names or _selected(s, names)]
+    out: list[dict[str, Any]] = []
+    notes: list[Problem] = []
+    for spec in chosen:
+        body = responses.request_of(spec, resolve=responses.reference)
+        out.append({"address": spec.address, "request": "POST /v1/responses", "body": body})
+        merged = rendered.merged[spec.address]
+        for gap in responses.unsupported(spec):
+            file, line = merged.locate(gap.loc)
+            notes.append(Problem(file, line, merged.field(gap.loc), gap.message, gap.hint))
+    known = {n for s in rendered.assistants.values() for n in (s.name, s.address)}
+    unknown = [n for n in names or [] if n not in known]
+    return ResponsesRequests(out, notes, unknown)
 
 
 def _selected(spec: Spec, names: list[str]) -> bool:

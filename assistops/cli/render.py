@@ -1,4 +1,6 @@
-"""``assistops render``: print exactly what would be sent for each resource."""
+"""``assistops render``: print exactly what would be sent for each resource; with
+``--format responses`` (YAML) or ``responses-json``, the Responses request each assistant
+becomes, and on stderr what a request cannot express."""
 
 from __future__ import annotations
 
@@ -14,19 +16,43 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarString
 
 from assistops import api
+from assistops.cli.console import make_console
 from assistops.cli.options import format_option, project_option
+
+RESPONSES = ("responses", "responses-json")
 
 
 @click.command()
 @project_option
 @click.option("-e", "--env", "env", required=True, help="Environment to render.")
 @click.argument("names", nargs=-1)
-@format_option("yaml", "json", default="yaml")
+@format_option("yaml", "json", *RESPONSES, default="yaml")
 def render(project: Path, env: str, names: tuple[str, ...], fmt: str) -> None:
-    """Print the request bodies for each resource (or only NAMES), references as ${address}."""
+    """Print the request bodies for each resource (or only NAMES), references as ${address}.
+
+    --format responses (or responses-json) prints each assistant's Responses request
+    instead, and on stderr what a request cannot express.
+    """
+    if fmt in RESPONSES:
+        _responses(project, env, names, fmt)
+        return
     payloads = api.payloads(project, env, list(names) or None)
     if names and not payloads:
         raise click.UsageError(f"nothing declared is named {', '.join(names)}")
+    _print(payloads, "json" if fmt == "json" else "yaml")
+
+
+def _responses(project: Path, env: str, names: tuple[str, ...], fmt: str) -> None:
+    found = api.responses_requests(project, env, list(names) or None)
+    if found.unknown:
+        raise click.UsageError(f"no assistant is named {', '.join(found.unknown)}")
+    err = make_console(stderr=True)
+    for note in found.notes:
+        err.print(note.format(), markup=False)
+    _print(found.requests, "json" if fmt == "responses-json" else "yaml")
+
+
+def _print(payloads: list[Any], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(payloads, indent=2, ensure_ascii=False))
         return

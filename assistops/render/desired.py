@@ -63,6 +63,9 @@ class Rendered:
     models: dict[str, BaseModel] = field(default_factory=dict)
     schemas: list[SchemaSource] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: every assistant declaration as an assistant, whatever the environment's API deploys
+    #: (an agents environment holds agents instead): what a Responses request is made from
+    assistants: dict[str, AssistantSpec] = field(default_factory=dict)
 
 
 def config_revision(root: Path) -> str:
@@ -274,6 +277,7 @@ class Renderer:
             vector_store=vector_store,
             code_interpreter_files=tuple(ci_files),
         )
+        out.assistants[address] = spec
         if env.effective_api() == "agents":
             # the declaration becomes an agent; what an agent cannot hold is checked by validate
             for file in ci_files:
