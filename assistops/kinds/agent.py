@@ -39,11 +39,8 @@ from assistops.kinds.base import (
 from assistops.kinds.changes import DUPLICATE_REASON, ORPHAN_REASON, ResourceChange, deletion
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
 from assistops.kinds.tags import (
-    OWNER_KEY,
-    REVISION_KEY,
-    Owner,
-    format_revision,
     owner_of,
+    ownership,
     pick_keeper,
     recorded_revision,
     rev_digest,
@@ -231,8 +228,13 @@ def body(
     out["tools"] = [dict(t) for t in spec.tools]
     out["metadata"] = {
         **spec.metadata,
-        OWNER_KEY: Owner(project, environment, spec.address).format(),
-        REVISION_KEY: format_revision(spec_digest(spec), revision),
+        **ownership(
+            spec.address,
+            spec_digest(spec),
+            project=project,
+            environment=environment,
+            revision=revision,
+        ),
     }
     return out
 

@@ -38,11 +38,8 @@ from assistops.kinds.changes import DUPLICATE_REASON, ORPHAN_REASON, ResourceCha
 from assistops.kinds.file import FileSpec, file_ref, from_live_upload
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
 from assistops.kinds.tags import (
-    OWNER_KEY,
-    REVISION_KEY,
-    Owner,
-    format_revision,
     owner_of,
+    ownership,
     pick_keeper,
     recorded_revision,
     rev_digest,
@@ -228,10 +225,10 @@ def owner_tags(
     files: dict[str, FileSpec],
 ) -> dict[str, str]:
     """The reserved metadata keys of a managed assistant."""
-    return {
-        OWNER_KEY: Owner(project, environment, spec.address).format(),
-        REVISION_KEY: format_revision(spec_digest(spec, files), revision),
-    }
+    digest = spec_digest(spec, files)
+    return ownership(
+        spec.address, digest, project=project, environment=environment, revision=revision
+    )
 
 
 def body(

@@ -153,3 +153,14 @@ def pick_keeper(candidates: list[dict[str, Any]], desired_digest: str) -> dict[s
         if recorded and recorded[0] == desired_digest:
             return raw
     return candidates[0] if candidates else None
+
+
+def ownership(
+    address: str, digest: str, *, project: str, environment: str, revision: str
+) -> dict[str, str]:
+    """The two reserved metadata keys of a managed object: who owns it, and the digest and
+    revision its last apply recorded."""
+    return {
+        OWNER_KEY: Owner(project, environment, address).format(),
+        REVISION_KEY: format_revision(digest, revision),
+    }

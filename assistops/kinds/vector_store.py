@@ -47,13 +47,10 @@ from assistops.kinds.changes import (
 from assistops.kinds.file import FileSpec, batch_entry, file_address, file_ref
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
 from assistops.kinds.tags import (
-    OWNER_KEY,
     PATH_ATTRIBUTE,
-    REVISION_KEY,
     SHA_ATTRIBUTE,
-    Owner,
-    format_revision,
     owner_of,
+    ownership,
     pick_keeper,
     recorded_revision,
     rev_digest,
@@ -192,10 +189,9 @@ def owner_tags(
     spec: VectorStoreSpec, *, project: str, environment: str, revision: str
 ) -> dict[str, str]:
     """The reserved metadata keys of a managed store."""
-    return {
-        OWNER_KEY: Owner(project, environment, spec.address).format(),
-        REVISION_KEY: format_revision(spec_digest(spec), revision),
-    }
+    return ownership(
+        spec.address, spec_digest(spec), project=project, environment=environment, revision=revision
+    )
 
 
 # -- steps --------------------------------------------------------------------------------------
