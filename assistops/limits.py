@@ -63,3 +63,10 @@ AGENT_TOOLS_JSON_MAX_BYTES = 3 * 1024 * 1024  # AgentCreateParams.tools: compact
 AGENT_SUBAGENTS_MIN = 1  # MultiAgentConfigParam.max_concurrent_subagents (assistops' floor)
 AgentServiceTier = Literal["auto", "default", "flex", "priority", "fast", "ultrafast"]
 AGENT_SERVICE_TIERS: tuple[str, ...] = get_args(AgentServiceTier)
+
+# Responses (``/v1/responses``): ``CreateResponse`` in the official description
+RESPONSE_MAX_OUTPUT_TOKENS_MIN = 16  # CreateResponse.max_output_tokens
+RESPONSE_TOP_LOGPROBS_MAX = 20  # CreateResponse.top_logprobs
+RESPONSE_CALL_ID_MAX = 64  # FunctionCallOutputItemParam.call_id
+RESPONSE_SAFETY_IDENTIFIER_MAX = 64  # CreateResponse.safety_identifier
+RESPONSE_TOOLS_MAX = 128  # assistops' choice: the description states no limit; the assistants' one

@@ -5,10 +5,11 @@ Usage::
     python scripts/vendor_openapi.py /path/to/openai-openapi.yaml [--out FILE]
 
 Reads the full description (openai/openai-openapi, ~3 MB of YAML), keeps the document
-header and every path under ``/assistants``, ``/files``, ``/vector_stores`` and
-``/threads`` with every component they reach through ``$ref`` (plus the streaming event
-schemas, see ``EXTRA_ROOTS``), drops vendor extensions and examples, applies the patches
-in ``PATCHES`` and writes sorted, indented JSON. Re-running it on the same source gives
+header, every path under ``/assistants``, ``/files``, ``/vector_stores`` and
+``/threads``, and the Responses operations in ``OPERATIONS``, with every component they
+reach through ``$ref`` (plus the streaming event schemas, see ``EXTRA_ROOTS``), drops
+vendor extensions and examples, applies the patches in ``PATCHES`` and writes sorted,
+indented JSON. Re-running it on the same source gives
 byte-identical output; ``tests/contract/KNOWN_DEVIATIONS.md`` explains every patch.
 """
 
@@ -35,6 +36,9 @@ SOURCE = {
     "license": "MIT (tests/contract/LICENSE-openai-openapi)",
 }
 PATH_PREFIXES = ("/assistants", "/files", "/vector_stores", "/threads")
+# the Responses operations the backend serves (not the whole /responses family: cancel,
+# input_items, input_tokens, compact and the ?beta=true twins are not served)
+OPERATIONS = {"/responses": ("post",), "/responses/{response_id}": ("get", "delete")}
 HEADER_KEYS = ("openapi", "info", "servers", "security")
 # stream=true responses are text/event-stream; the spec types their events only as this
 # component (no path reaches it), and the contract validator checks each event against it.
@@ -75,6 +79,9 @@ def _resolve(spec: Json, ref: str) -> Json:
 def select(spec: Json) -> dict[str, Any]:
     """The header, the protocol paths and the components they reach, unpatched."""
     paths = {p: v for p, v in spec["paths"].items() if p.startswith(PATH_PREFIXES)}
+    for path, methods in OPERATIONS.items():
+        item = spec["paths"][path]
+        paths[path] = {k: v for k, v in item.items() if k in methods or k == "parameters"}
     reached: set[str] = set()
     todo: list[Json] = [paths, *(_resolve(spec, r) for r in EXTRA_ROOTS)]
     reached.update(EXTRA_ROOTS)
@@ -260,6 +267,85 @@ def patch_multipart_file(doc: dict[str, Any]) -> int:
     return 1
 
 
+def _mapping(schemas: dict[str, Any], node: dict[str, Any], prop: str) -> dict[str, str] | None:
+    """The explicit mapping of a discriminated union, or None when it cannot have one.
+
+    It can when every branch is a ``$ref`` to an object that requires ``prop`` and lists
+    its values in an ``enum``, and no value names two branches.
+    """
+    mapping: dict[str, str] = {}
+    branches: list[Any] = node.get("oneOf") or node.get("anyOf") or []
+    for branch in branches:
+        ref = branch.get("$ref") if isinstance(branch, dict) else None
+        if not isinstance(ref, str):
+            return None
+        target = schemas[ref.rsplit("/", 1)[1]]
+        values = (target.get("properties") or {}).get(prop, {}).get("enum")
+        if prop not in target.get("required", ()) or not values:
+            return None
+        if any(value in mapping for value in values):
+            return None
+        mapping.update({value: ref for value in values})
+    return mapping
+
+
+def patch_discriminator_anyof(doc: dict[str, Any]) -> int:
+    """Discriminated unions that cannot be mapped become plain ``anyOf``."""
+    schemas = _schemas(doc)
+    changed = 0
+
+    def walk(node: Json) -> None:
+        nonlocal changed
+        if isinstance(node, dict):
+            disc = node.get("discriminator")
+            unmappable = (
+                isinstance(disc, dict)
+                and "mapping" not in disc
+                and _mapping(schemas, node, disc["propertyName"]) is None
+            )
+            if unmappable:
+                del node["discriminator"]
+                if "oneOf" in node:
+                    node["anyOf"] = node.pop("oneOf")
+                changed += 1
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc["components"])
+    walk(doc["paths"])
+    return changed
+
+
+def patch_null_defaults(doc: dict[str, Any]) -> int:
+    """``default: null`` on a schema that does not admit null is dropped."""
+    changed = 0
+
+    def admits_null(node: dict[str, Any]) -> bool:
+        kind = node.get("type")
+        if kind == "null" or (isinstance(kind, list) and "null" in kind):
+            return True
+        return any(isinstance(b, dict) and admits_null(b) for b in node.get("anyOf", []))
+
+    def walk(node: Json) -> None:
+        nonlocal changed
+        if isinstance(node, dict):
+            if "default" in node and node["default"] is None and not admits_null(node):
+                del node["default"]
+                changed += 1
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc["components"])
+    walk(doc["paths"])
+    return changed
+
+
 def patch_discriminator_mapping(doc: dict[str, Any]) -> int:
     """Discriminators without ``mapping`` get one built from each branch's ``enum``."""
     schemas = _schemas(doc)
@@ -270,14 +356,10 @@ def patch_discriminator_mapping(doc: dict[str, Any]) -> int:
         if isinstance(node, dict):
             disc = node.get("discriminator")
             if isinstance(disc, dict) and "mapping" not in disc:
-                mapping: dict[str, str] = {}
-                branches: list[Any] = node.get("oneOf") or node.get("anyOf") or []
-                for branch in branches:
-                    target = schemas[branch["$ref"].rsplit("/", 1)[1]]
-                    values = target["properties"][disc["propertyName"]]["enum"]
-                    mapping.update({value: branch["$ref"] for value in values})
-                disc["mapping"] = dict(sorted(mapping.items()))
-                changed += 1
+                mapping = _mapping(schemas, node, disc["propertyName"])
+                if mapping is not None:
+                    disc["mapping"] = dict(sorted(mapping.items()))
+                    changed += 1
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -344,6 +426,24 @@ PATCHES: tuple[Patch, ...] = (
         "with a chunking strategy fails to validate. An explicit mapping is built from each "
         "branch's `type` enum.",
         patch_discriminator_mapping,
+    ),
+    Patch(
+        "discriminator-anyof",
+        "Responses unions (`InputItem`, `Item`, `Tool`, ...) declare a `type` "
+        "discriminator that some branches do not require (`EasyInputMessage` and "
+        "`InputMessage` make `type` optional, and the SDK omits it) or that maps one value "
+        "to two branches (`message` is an `EasyInputMessage` and an `Item`). openapi-core "
+        "then refuses every message sent without `type`, and a message with a content list "
+        "matches two branches of the `oneOf`. Such a union (no mapping possible) loses its "
+        "discriminator and becomes `anyOf`.",
+        patch_discriminator_anyof,
+    ),
+    Patch(
+        "null-defaults",
+        "`ConversationParam` and `Response.conversation` declare `default: null` on a "
+        "schema that does not admit null (a string or an object); openapi-spec-validator "
+        "rejects the document. The default says nothing a validator needs and is dropped.",
+        patch_null_defaults,
     ),
 )
 

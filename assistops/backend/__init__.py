@@ -1,5 +1,8 @@
 """assistops' local backend: an Assistants-protocol HTTP server the ``openai`` SDK can't tell apart.
 
+It also serves the Responses API (``/v1/responses``, :mod:`.responses`), answered by the
+same scripted responder as runs (:mod:`.responder`).
+
 It is what the tests run against, the embedded ``local`` provider (SQLite under the
 project's ``.assistops/``) and ``assistops serve``. Shape (moto-style):
 
@@ -55,7 +58,9 @@ How a resource module plugs in
    rolled back on an exception). Store the wire object; private fields start with ``_``
    and ``rules.public(doc)`` strips them. Kinds in use: ``assistant``, ``agent``,
    ``file``, ``vector_store``, ``vector_store_file`` (parent = store id), ``file_batch``
-   (parent = store id); threads/messages/runs/steps are the runs module's to name.
+   (parent = store id), ``response`` (stored responses, with their conversation items
+   in the private ``_conversation``); threads/messages/runs/steps are the runs module's
+   to name.
 6. **Ids and time**: ``backend.new_id("asst_")`` (seedable), ``backend.now()`` (unix
    seconds, injectable clock: frozen and advanced through the control plane).
 7. **Lists**: filter the documents, map them through ``public``, then

@@ -7,6 +7,16 @@ the vector stores the run can search, and returns a :class:`Decision`: server-si
 steps to record (file search, code interpreter) and one outcome (a reply, function calls,
 a failure, ``incomplete`` or ``expired``).
 
+The same :func:`decide` answers the Responses API (:mod:`assistops.backend.responses`):
+a response is one "run" whose messages are its conversation (``input``, after the items
+of the ``previous_response_id`` chain), whose ``tool_results`` are the
+``function_call_output`` items of its input, and whose ``response_format`` is
+``text.format``. Both tool shapes are understood: the Assistants one (``{"type":
+"function", "function": {"name", ...}}``, ``file_search`` settings under
+``file_search``, ``json_schema`` under ``json_schema``, a named ``tool_choice`` under
+``function``) and the flat Responses one (``name``, ``parameters``, ``strict``,
+``max_num_results`` and ``ranking_options`` at the top of the tool or format).
+
 Default behaviour (no script), first rule that applies wins
 -------------------------------------------------------------
 "The message" is the text of the latest ``user`` message of the thread.
@@ -357,7 +367,7 @@ def _default(run: RunInput) -> Decision:
     if isinstance(choice, Mapping):
         kind = choice.get("type")
         if kind == "function":
-            name = str((choice.get("function") or {}).get("name", ""))
+            name = str((choice.get("function") or choice).get("name", ""))
             if name in functions:
                 return _call_functions([functions[name]])
         elif kind == "file_search":
@@ -388,7 +398,7 @@ def _formatted(text: str, response_format: str | Mapping[str, Any] | None) -> st
     if response_format.get("type") == "json_object":
         return json.dumps({"reply": text})
     if response_format.get("type") == "json_schema":
-        spec = response_format.get("json_schema") or {}
+        spec = response_format.get("json_schema") or response_format
         instance = schema_sample.sample(spec.get("schema") or {}, strict=bool(spec.get("strict")))
         return json.dumps(instance)
     return text
@@ -398,7 +408,7 @@ def _functions(tools: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any
     out: dict[str, Mapping[str, Any]] = {}
     for tool in tools:
         if tool.get("type") == "function":
-            fn = tool.get("function") or {}
+            fn = tool.get("function") or tool
             out.setdefault(str(fn.get("name", "")), fn)
     return out
 
@@ -426,7 +436,7 @@ def _call_functions(functions: Sequence[Mapping[str, Any]]) -> Decision:
 
 def _file_search(message: str, run: RunInput) -> Decision:
     tool = _tool(run.tools, "file_search") or {}
-    options = tool.get("file_search") or {}
+    options = tool.get("file_search") or tool
     ranking = options.get("ranking_options") or {}
     threshold = float(ranking.get("score_threshold", 0.0))
     hits = search(

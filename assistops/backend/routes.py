@@ -14,6 +14,7 @@ from assistops.backend import (
     file_batches,
     files,
     messages,
+    responses,
     run_steps,
     runs,
     threads,
@@ -38,6 +39,7 @@ ROUTES: list[Route] = [
     *threads.ROUTES,
     *messages.ROUTES,
     *agents.ROUTES,
+    *responses.ROUTES,
 ]
 
 

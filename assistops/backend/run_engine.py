@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -467,7 +467,7 @@ def _reply(backend: Backend, run: Doc, reply: Reply, prompt: int, log: EventLog)
         }
         for c in reply.citations
     ]
-    pieces = _pieces(reply.text)
+    pieces = text_pieces(reply.text)
     for i, piece in enumerate(pieces):
         text: Doc = {"value": piece}
         if i == len(pieces) - 1 and annotations:
@@ -492,7 +492,7 @@ def _reply(backend: Backend, run: Doc, reply: Reply, prompt: int, log: EventLog)
     log.emit("thread.run.step.completed", step_view(step, run["_include"]))
 
 
-def _pieces(text: str) -> list[str]:
+def text_pieces(text: str) -> list[str]:
     """The reply cut into deltas of a few words (whitespace kept, so they join back)."""
     words = re.findall(r"\s*\S+\s*", text) or [text]
     joined = "".join(words)
@@ -511,24 +511,37 @@ def _searchable(
     for owner in (assistant, thread):
         resources = owner.get("tool_resources") or {}
         store_ids += (resources.get("file_search") or {}).get("vector_store_ids") or []
-    file_ids: list[str] = []
-    for vs_id in dict.fromkeys(store_ids):
-        for vs_file in backend.store.all(vector_store_files.KIND, parent=vs_id):
-            if vs_file["status"] == "completed":
-                file_ids.append(vs_file["id"])
     attached = [
         a["file_id"]
         for m in messages
         for a in m["attachments"] or []
         if any(t["type"] == "file_search" for t in a["tools"])
     ]
+    return searchable_files(backend, store_ids, attached), bool(store_ids or attached)
+
+
+def searchable_files(
+    backend: Backend,
+    store_ids: Sequence[str],
+    file_ids: Sequence[str] = (),
+    accept: Callable[[Doc], bool] | None = None,
+) -> list[Document]:
+    """The completed files of ``store_ids`` (those ``accept`` keeps), then ``file_ids``.
+
+    Shared by runs and responses: what the responder's file search reads.
+    """
+    found: list[str] = []
+    for vs_id in dict.fromkeys(store_ids):
+        for vs_file in backend.store.all(vector_store_files.KIND, parent=vs_id):
+            if vs_file["status"] == "completed" and (accept is None or accept(vs_file)):
+                found.append(vs_file["id"])
     docs = []
-    for file_id in dict.fromkeys(file_ids + attached):
+    for file_id in dict.fromkeys([*found, *file_ids]):
         doc = backend.store.get(files.KIND, file_id)
         if doc is not None:
             text = files.content(backend, file_id).decode("utf-8", errors="replace")
             docs.append(Document(file_id, doc["filename"], text))
-    return docs, bool(store_ids or attached)
+    return docs
 
 
 def _save(backend: Backend, run: Doc) -> None:

@@ -1,4 +1,4 @@
-"""Server-sent events of the Assistants protocol (``stream: true`` on runs).
+"""Server-sent events of the Assistants protocol (``stream: true`` on runs) and of responses.
 
 Every event is ``event: <name>`` plus one ``data:`` line holding the JSON object the
 event carries (a run, a run step, a message, a delta, a thread); the stream ends with
@@ -42,17 +42,22 @@ def encode(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def frames(events: Sequence[tuple[str, dict[str, Any]]]) -> Iterator[bytes]:
-    """The wire frames of ``events`` followed by the ``done`` event."""
+def frames(events: Sequence[tuple[str, dict[str, Any]]], done: bool = True) -> Iterator[bytes]:
+    """The wire frames of ``events`` followed (unless ``done`` is false) by the ``done`` event."""
     for name, data in events:
         yield encode(name, data)
-    yield DONE
+    if done:
+        yield DONE
 
 
-def event_stream(log: EventLog) -> StreamingResponse:
-    """The ``text/event-stream`` response replaying ``log``."""
+def event_stream(log: EventLog, *, done: bool = True) -> StreamingResponse:
+    """The ``text/event-stream`` response replaying ``log``.
+
+    Assistants streams end with ``event: done`` / ``data: [DONE]``; Responses streams end
+    after their last event (``response.completed``, ...), as the service sends them.
+    """
     return StreamingResponse(
-        frames(list(log.events)),
+        frames(list(log.events), done),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache"},
     )

@@ -277,6 +277,31 @@ def runs(c: openai.OpenAI, control: BackendControl, ctx: dict[str, Any]) -> None
     assert both.status == "completed"
 
 
+def responses(c: openai.OpenAI, control: BackendControl, ctx: dict[str, Any]) -> None:
+    tool: Any = {"type": "function", **FUNCTION}
+    calling = c.responses.create(model="gpt-4.1-mini", input="lookup_order 42", tools=[tool])
+    call = calling.output[0]
+    assert call.type == "function_call"
+    answered = c.responses.create(
+        model="gpt-4.1-mini",
+        previous_response_id=calling.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "shipped"}],
+        tools=[tool],
+    )
+    assert answered.output_text == "lookup_order returned: shipped"
+    search: Any = {"type": "file_search", "vector_store_ids": [ctx["store"]]}
+    with c.responses.stream(
+        model="gpt-4.1-mini",
+        input="When can items be returned?",
+        tools=[search],
+        include=["file_search_call.results"],
+    ) as stream:
+        final = stream.get_final_response()
+    assert final.output[1].type == "message"
+    assert c.responses.retrieve(final.id).id == final.id
+    c.responses.delete(final.id)
+
+
 def cleanup(c: openai.OpenAI, control: BackendControl, ctx: dict[str, Any]) -> None:
     assert c.vector_stores.delete(ctx["store"]).deleted
     assert c.files.delete(ctx["file"]).deleted
@@ -291,6 +316,7 @@ SCENARIO: list[Step] = [
     assistants,
     threads_and_messages,
     runs,
+    responses,
     cleanup,
 ]
 

@@ -11,6 +11,8 @@ operation it belongs to, with openapi-core. Beyond what openapi-core can do alon
   refusing it is the right answer, and negative tests send such requests on purpose;
 * ``text/event-stream`` responses (``stream: true`` runs) are checked event by event
   against the matching branch of ``AssistantStreamEvent``, and must end with ``done``;
+  those of ``createResponse`` against the branch of ``ResponseStreamEvent`` whose ``type``
+  the event carries (the SSE ``event`` name must equal it; no ``done`` event ends them);
 * skipped: the body of ``GET /files/{file_id}/content`` (raw bytes, which the spec
   mistypes as a JSON string) and the bracket fields of multipart uploads
   (``expires_after[anchor]``), which openapi-core does not decode.
@@ -49,6 +51,8 @@ BASE_PATH = "/v1"
 DOC_URI = "urn:assistops:openapi-subset"
 ERROR_SCHEMA = "#/components/schemas/ErrorResponse"
 STREAM_EVENTS = "#/components/schemas/AssistantStreamEvent"
+RESPONSE_EVENTS = "#/components/schemas/ResponseStreamEvent"
+RESPONSE_STREAM_OPERATIONS = frozenset({"createResponse"})
 RAW_BODY_OPERATIONS = frozenset({"downloadFile"})
 MAX_MESSAGE = 300
 
@@ -160,6 +164,7 @@ class Contract:
         self._event_validators: dict[str, Draft202012Validator] = {}
         self.operations = self._operations(document)
         self._event_schemas = self._stream_event_schemas()
+        self._response_event_refs = self._response_stream_event_refs()
 
     # -- lookup
 
@@ -211,6 +216,32 @@ class Contract:
 
         visit({"$ref": STREAM_EVENTS})
         return out
+
+    def _response_stream_event_refs(self) -> dict[str, str]:
+        """``event type -> $ref`` of the ``ResponseStreamEvent`` branches."""
+        schemas = self.document["components"]["schemas"]
+        root = schemas[RESPONSE_EVENTS.rsplit("/", 1)[1]]
+        out: dict[str, str] = {}
+        for member in root.get("anyOf") or root.get("oneOf") or []:
+            ref = member["$ref"]
+            for name in schemas[ref.rsplit("/", 1)[1]]["properties"]["type"]["enum"]:
+                out[name] = ref
+        return out
+
+    def check_response_event(self, event: str, data: str, *, op: str) -> list[Violation]:
+        """Violations of one server-sent event of a Responses stream."""
+        part = f"event {event}"
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return [Violation(op, part, "$", f"data is not JSON: {data!r:.80}")]
+        kind = value.get("type") if isinstance(value, dict) else None
+        if kind != event:
+            return [Violation(op, part, "$.type", f"type {kind!r} is not the event name")]
+        ref = self._response_event_refs.get(event)
+        if ref is None:
+            return [Violation(op, part, "$", "not a ResponseStreamEvent type")]
+        return self.check_schema(value, ref, op=op, part=part)
 
     # -- checks
 
@@ -351,11 +382,17 @@ class _ValidatingStream(httpx2.SyncByteStream):
     """Passes a response stream through unchanged, checking each event on the way."""
 
     def __init__(
-        self, inner: httpx2.SyncByteStream, recorder: ContractRecorder, label: str
+        self,
+        inner: httpx2.SyncByteStream,
+        recorder: ContractRecorder,
+        label: str,
+        *,
+        responses: bool = False,
     ) -> None:
         self._inner = inner
         self._recorder = recorder
         self._label = label
+        self._responses = responses
         self._parser = _EventParser()
         self._last_event: str | None = None
 
@@ -370,7 +407,10 @@ class _ValidatingStream(httpx2.SyncByteStream):
             for event, data in self._parser.feed(chunk):
                 self._last_event = event
                 self._recorder.events += 1
-                found.extend(contract.check_event(event, data, op=self._label))
+                if self._responses:
+                    found.extend(contract.check_response_event(event, data, op=self._label))
+                else:
+                    found.extend(contract.check_event(event, data, op=self._label))
             self._recorder.report(found)
             yield chunk
         # the stream ran to its end: it must have ended cleanly with the done event
@@ -378,7 +418,7 @@ class _ValidatingStream(httpx2.SyncByteStream):
         if tail:
             found = [Violation(self._label, "stream", "$", f"unterminated event: {tail!r:.80}")]
             self._recorder.report(found)
-        if self._last_event != "done":
+        if self._last_event != "done" and not self._responses:
             found = [Violation(self._label, "stream", "$", "did not end with a done event")]
             self._recorder.report(found)
 
@@ -420,7 +460,10 @@ class ContractRecorder:
         if response.status_code < 400 and ctype.startswith("text/event-stream"):
             label = str(operation) if operation else f"{request.method} {path}"
             assert isinstance(response.stream, httpx2.SyncByteStream)
-            response.stream = _ValidatingStream(response.stream, self, label)
+            responses = operation is not None and (
+                operation.operation_id in RESPONSE_STREAM_OPERATIONS
+            )
+            response.stream = _ValidatingStream(response.stream, self, label, responses=responses)
             self.report(self.contract.check_exchange(request, response, body=None))
             return
         body = response.read()
