@@ -33,13 +33,13 @@ from assistops.kinds.base import (
     Scope,
     StepBase,
     UpdateStep,
-    fingerprint,
-    sorted_by_age,
+    plan_declared_then_orphans,
+    retire,
+    tagged,
 )
-from assistops.kinds.changes import DUPLICATE_REASON, ORPHAN_REASON, ResourceChange, deletion
+from assistops.kinds.changes import ResourceChange
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
 from assistops.kinds.tags import (
-    owner_of,
     ownership,
     pick_keeper,
     recorded_revision,
@@ -302,25 +302,19 @@ class AgentKind(Kind[AgentSpec, AgentsLive]):
         listed = pool.submit(reader.list_agents)
 
         def finish(live: LiveState) -> AgentsLive:
-            part = AgentsLive()
-            for raw in listed.result():
-                address = owner_of(raw, scope.project, scope.environment, "agent.")
-                if address is not None:
-                    part.agents[address].append(raw)
-                    live.fingerprints[f"agent:{raw['id']}"] = fingerprint(raw, _VOLATILE)
-            return part
+            return AgentsLive(tagged(listed.result(), live, self.name))
 
         return finish
 
     def plan(self, ctx: PlanContext) -> None:
         """Each declared agent, then the ones that are ours but no longer declared."""
-        part = ctx.live.part(self)
-        for spec in ctx.specs(AgentSpec).values():
-            self._agent(ctx, spec, sorted_by_age(part.agents.get(spec.address, [])))
-        for address, objs in part.agents.items():
-            if address not in ctx.desired.resources:
-                for raw in objs:
-                    self._delete(ctx, address, raw, duplicate=False)
+        plan_declared_then_orphans(
+            ctx,
+            ctx.specs(AgentSpec),
+            ctx.live.part(self).agents,
+            lambda spec, candidates: self._agent(ctx, spec, candidates),
+            lambda address, raw: self._delete(ctx, address, raw, duplicate=False),
+        )
 
     def requests(self, spec: AgentSpec, state: DesiredState) -> list[Json]:
         """``POST /v1/agents``."""
@@ -365,19 +359,9 @@ class AgentKind(Kind[AgentSpec, AgentsLive]):
         )
 
     def _delete(self, ctx: PlanContext, address: str, raw: Json, *, duplicate: bool) -> None:
-        ctx.steps.append(DeleteAgent(address=address, id=raw["id"]))
-        ctx.changes.append(
-            deletion(
-                address,
-                self.name,
-                raw["id"],
-                duplicate=duplicate,
-                before={"name": raw.get("name"), "model": raw.get("model")},
-                reason=DUPLICATE_REASON if duplicate else ORPHAN_REASON,
-            )
-        )
+        before = {"name": raw.get("name"), "model": raw.get("model")}
+        step = DeleteAgent(address=address, id=raw["id"])
+        retire(ctx, step, self.name, raw, duplicate=duplicate, before=before)
 
-
-_VOLATILE: frozenset[str] = frozenset()
 
 KIND = AgentKind()

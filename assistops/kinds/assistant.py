@@ -31,14 +31,14 @@ from assistops.kinds.base import (
     Scope,
     StepBase,
     UpdateStep,
-    fingerprint,
-    sorted_by_age,
+    plan_declared_then_orphans,
+    retire,
+    tagged,
 )
-from assistops.kinds.changes import DUPLICATE_REASON, ORPHAN_REASON, ResourceChange, deletion
+from assistops.kinds.changes import ResourceChange
 from assistops.kinds.file import FileSpec, file_ref, from_live_upload
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
 from assistops.kinds.tags import (
-    owner_of,
     ownership,
     pick_keeper,
     recorded_revision,
@@ -343,27 +343,23 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
         listed = pool.submit(reader.list_assistants)
 
         def finish(live: LiveState) -> AssistantsLive:
-            part = AssistantsLive()
-            for raw in listed.result():
-                address = owner_of(raw, scope.project, scope.environment, "assistant.")
-                if address is None:
-                    continue
-                part.assistants[address].append(raw)
-                live.references.update(code_interpreter_ids(raw))
-                live.fingerprints[f"assistant:{raw['id']}"] = fingerprint(raw, frozenset())
+            part = AssistantsLive(tagged(listed.result(), live, self.name))
+            for objs in part.assistants.values():
+                for raw in objs:
+                    live.references.update(code_interpreter_ids(raw))
             return part
 
         return finish
 
     def plan(self, ctx: PlanContext) -> None:
         """Each declared assistant, then the ones that are ours but no longer declared."""
-        part = ctx.live.part(self)
-        for spec in ctx.specs(AssistantSpec).values():
-            self._assistant(ctx, spec, sorted_by_age(part.assistants.get(spec.address, [])))
-        for address, objs in part.assistants.items():
-            if address not in ctx.desired.resources:
-                for raw in objs:
-                    self._delete(ctx, address, raw, duplicate=False)
+        plan_declared_then_orphans(
+            ctx,
+            ctx.specs(AssistantSpec),
+            ctx.live.part(self).assistants,
+            lambda spec, candidates: self._assistant(ctx, spec, candidates),
+            lambda address, raw: self._delete(ctx, address, raw, duplicate=False),
+        )
 
     def requests(self, spec: AssistantSpec, state: DesiredState) -> list[Json]:
         """``POST /v1/assistants``, references shown as ``${address}``."""
@@ -490,17 +486,9 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
             )
 
     def _delete(self, ctx: PlanContext, address: str, raw: Json, *, duplicate: bool) -> None:
-        ctx.steps.append(DeleteAssistant(address=address, id=raw["id"]))
-        ctx.changes.append(
-            deletion(
-                address,
-                self.name,
-                raw["id"],
-                duplicate=duplicate,
-                before={"name": raw.get("name"), "model": raw.get("model")},
-                reason=DUPLICATE_REASON if duplicate else ORPHAN_REASON,
-            )
-        )
+        before = {"name": raw.get("name"), "model": raw.get("model")}
+        step = DeleteAssistant(address=address, id=raw["id"])
+        retire(ctx, step, self.name, raw, duplicate=duplicate, before=before)
 
 
 KIND = AssistantKind()

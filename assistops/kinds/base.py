@@ -17,6 +17,7 @@ The engine drives kinds and hands them what they need; kinds never import the en
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -25,8 +26,15 @@ from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypedDict, Type
 
 from pydantic import BaseModel, ConfigDict
 
-from assistops.kinds.changes import FieldChange, ResourceChange
+from assistops.kinds.changes import (
+    DUPLICATE_REASON,
+    ORPHAN_REASON,
+    FieldChange,
+    ResourceChange,
+    deletion,
+)
 from assistops.kinds.spec import DesiredState, Projection, Spec, digest_of
+from assistops.kinds.tags import owner_of
 from assistops.providers.base import Json, Reader, Writer
 
 S = TypeVar("S", bound=Spec)
@@ -169,6 +177,20 @@ def fingerprint(raw: Json, volatile: frozenset[str]) -> str:
     return digest_of({k: v for k, v in raw.items() if k not in volatile})
 
 
+def tagged(
+    listed: list[Json], live: LiveState, kind: str, volatile: frozenset[str] = frozenset()
+) -> dict[str, list[Json]]:
+    """Of the listed objects, those tagged for this project and environment as
+    ``<kind>.<name>``, by address; each is fingerprinted for saved plans."""
+    out: dict[str, list[Json]] = defaultdict(list)
+    for raw in listed:
+        address = owner_of(raw, live.project, live.environment, f"{kind}.")
+        if address is not None:
+            out[address].append(raw)
+            live.fingerprints[f"{kind}:{raw['id']}"] = fingerprint(raw, volatile)
+    return out
+
+
 def sorted_by_age(objects: list[Json]) -> list[Json]:
     """Oldest first, ties by id: the order used to pick which duplicate to keep."""
     return sorted(objects, key=lambda o: (o.get("created_at") or 0, str(o.get("id"))))
@@ -231,6 +253,46 @@ class PlanContext:
             environment=self.desired.environment,
             revision=self.desired.revision,
         )
+
+
+def plan_declared_then_orphans(
+    ctx: PlanContext,
+    specs: dict[str, S],
+    live: dict[str, list[Json]],
+    plan_one: Callable[[S, list[Json]], None],
+    delete: Callable[[str, Json], None],
+) -> None:
+    """The planning loop of a kind of tagged objects: each declared spec with the live objects
+    tagged with its address (oldest first), then every tagged object no longer declared."""
+    for spec in specs.values():
+        plan_one(spec, sorted_by_age(live.get(spec.address, [])))
+    for address, objs in live.items():
+        if address not in ctx.desired.resources:
+            for raw in objs:
+                delete(address, raw)
+
+
+def retire(
+    ctx: PlanContext,
+    step: StepBase,
+    kind: str,
+    raw: Json,
+    *,
+    duplicate: bool,
+    before: dict[str, Any],
+) -> None:
+    """Plan the deletion of a duplicate or an orphan: the step, and the change explaining it."""
+    ctx.steps.append(step)
+    ctx.changes.append(
+        deletion(
+            step.address,
+            kind,
+            raw["id"],
+            duplicate=duplicate,
+            before=before,
+            reason=DUPLICATE_REASON if duplicate else ORPHAN_REASON,
+        )
+    )
 
 
 # -- the kind -----------------------------------------------------------------------------------

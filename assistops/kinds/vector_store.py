@@ -35,14 +35,13 @@ from assistops.kinds.base import (
     StepBase,
     UpdateStep,
     fingerprint,
+    plan_declared_then_orphans,
+    retire,
     sorted_by_age,
 )
 from assistops.kinds.changes import (
-    DUPLICATE_REASON,
-    ORPHAN_REASON,
     FieldChange,
     ResourceChange,
-    deletion,
 )
 from assistops.kinds.file import FileSpec, batch_entry, file_address, file_ref
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
@@ -407,13 +406,13 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
 
     def plan(self, ctx: PlanContext) -> None:
         """Each declared store, then the stores that are ours but no longer declared."""
-        part = ctx.live.part(self)
-        for spec in ctx.specs(VectorStoreSpec).values():
-            self._store(ctx, spec, sorted_by_age(part.stores.get(spec.address, [])))
-        for address, objs in part.stores.items():
-            if address not in ctx.desired.resources:
-                for raw in objs:
-                    self._delete(ctx, address, raw, duplicate=False)
+        plan_declared_then_orphans(
+            ctx,
+            ctx.specs(VectorStoreSpec),
+            ctx.live.part(self).stores,
+            lambda spec, candidates: self._store(ctx, spec, candidates),
+            lambda address, raw: self._delete(ctx, address, raw, duplicate=False),
+        )
 
     def requests(self, spec: VectorStoreSpec, state: DesiredState) -> list[Json]:
         """``POST /v1/vector_stores`` (its files are shown with the file kind)."""
@@ -654,17 +653,8 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
     def _delete(self, ctx: PlanContext, address: str, raw: Json, *, duplicate: bool) -> None:
         if duplicate:
             ctx.retired[raw["id"]] = address
-        ctx.steps.append(DeleteVectorStore(address=address, id=raw["id"]))
-        ctx.changes.append(
-            deletion(
-                address,
-                self.name,
-                raw["id"],
-                duplicate=duplicate,
-                before={"name": raw.get("name")},
-                reason=DUPLICATE_REASON if duplicate else ORPHAN_REASON,
-            )
-        )
+        step = DeleteVectorStore(address=address, id=raw["id"])
+        retire(ctx, step, self.name, raw, duplicate=duplicate, before={"name": raw.get("name")})
 
 
 def _file_created(f: FileSpec) -> ResourceChange:
