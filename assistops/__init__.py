@@ -27,6 +27,7 @@ from assistops.errors import (
     PlanError,
     Problem,
     ProviderError,
+    ReleaseError,
     StalePlanError,
     SunsetError,
     TemplateError,
@@ -43,11 +44,13 @@ if TYPE_CHECKING:
         apply,
         desired,
         load,
+        load_release,
         payloads,
         plan,
         validate,
     )
     from assistops.engine.plan import FieldChange, Plan, ResourceChange
+    from assistops.kinds.release import Release
 
 # name -> module that defines it, imported when the name is first used
 _LAZY = {
@@ -58,6 +61,8 @@ _LAZY = {
     "apply": "assistops.api",
     "desired": "assistops.api",
     "load": "assistops.api",
+    "load_release": "assistops.api",
+    "Release": "assistops.kinds.release",
     "payloads": "assistops.api",
     "plan": "assistops.api",
     "validate": "assistops.api",
@@ -89,6 +94,8 @@ __all__ = [
     "PlanOptions",
     "Problem",
     "ProviderError",
+    "Release",
+    "ReleaseError",
     "ResourceChange",
     "StalePlanError",
     "SunsetError",
@@ -98,6 +105,7 @@ __all__ = [
     "apply",
     "desired",
     "load",
+    "load_release",
     "payloads",
     "plan",
     "validate",

@@ -28,9 +28,16 @@ from assistops.engine.options import ApplyOptions, Event, PlanOptions
 from assistops.engine.plan import Plan
 from assistops.engine.planner import build_plan
 from assistops.engine.saved_plan import check_fresh, read_plan
-from assistops.errors import ConfigError, PlanError, Problem
+from assistops.errors import ConfigError, PlanError, Problem, ReleaseError
 from assistops.kinds import responses
 from assistops.kinds.file import FileSpec
+from assistops.kinds.release import (
+    RELEASE_PURPOSE,
+    Release,
+    ReleaseFormatError,
+    parse_release,
+    releases_of,
+)
 from assistops.kinds.spec import DesiredState, Spec
 from assistops.providers.base import Reader, ReadOnly, Writer
 from assistops.render.desired import Renderer
@@ -48,6 +55,7 @@ __all__ = [
     "compute_plan",
     "desired",
     "load",
+    "load_release",
     "open_reader",
     "open_writer",
     "payloads",
@@ -159,6 +167,44 @@ def responses_requests(
     known = {n for s in rendered.assistants.values() for n in (s.name, s.address)}
     unknown = [n for n in names or [] if n not in known]
     return ResponsesRequests(out, notes, unknown)
+
+
+def load_release(client: Any, project: str, environment: str) -> Release:
+    """The current release of ``project`` in ``environment``, read with an app's own
+    ``openai.OpenAI`` client (two requests: list the ``batch`` files, download the newest
+    release). Raises ReleaseError when none is published or its content is not a release.
+
+        release = assistops.load_release(client, "acme-support", "prod")
+        response = client.responses.create(**release.request("support"), input=question)
+    """
+    listed = [
+        f.model_dump(mode="json")
+        for f in client.files.list(purpose=RELEASE_PURPOSE, limit=10_000, order="asc")
+    ]
+    ours = releases_of(listed, project, environment)
+    if not ours:
+        raise ReleaseError(
+            f"no release of {project}/{environment} is published: run "
+            f"'assistops apply -e {environment}' in the project (an environment with "
+            "'api: responses')"
+        )
+    raw, name = ours[-1]
+    try:
+        requests = parse_release(client.files.content(raw["id"]).content)
+    except ReleaseFormatError as exc:
+        raise ReleaseError(
+            f"{raw.get('filename')} ({raw['id']}) is not a release: {exc}; run "
+            f"'assistops apply -e {environment}' to publish one again"
+        ) from None
+    return Release(
+        project=project,
+        environment=environment,
+        revision=name.revision,
+        digest=name.digest,
+        file_id=str(raw["id"]),
+        created_at=int(raw.get("created_at") or 0),
+        requests=requests,
+    )
 
 
 def _selected(spec: Spec, names: list[str]) -> bool:

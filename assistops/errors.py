@@ -12,6 +12,7 @@ traceback). Anything else escaping is a bug.
     ├── PlanError              a plan cannot be made or applied
     │   ├── StalePlanError     a saved plan no longer matches live state
     │   └── ApplyError         apply stopped part-way; what was done stays done
+    ├── ReleaseError           an app's release cannot be read (none, or not a release)
     ├── AdoptError             an import or export cannot go ahead; nothing was changed
     │   └── MissingFilesError  some files' contents cannot be obtained
     └── BackendError           the local backend refused a request (wire error)
@@ -93,6 +94,11 @@ class ApplyError(PlanError):
     def __init__(self, message: str, result: Any) -> None:
         super().__init__(message)
         self.result = result
+
+
+class ReleaseError(AssistopsError):
+    """An app asked for a release that cannot be read: none is published for the project and
+    environment, its content is not a release, or it has no such assistant."""
 
 
 class AdoptError(AssistopsError):

@@ -354,9 +354,10 @@ class Overrides(Strict):
     vector_stores: dict[str, VectorStoreOverride] = Field(default_factory=dict)
 
 
-Api = Literal["assistants", "agents"]
+Api = Literal["assistants", "agents", "responses"]
 OPENAI_API = "https://api.openai.com/v1"
-#: What an OpenAI agent cannot hold, and an environment may leave out on purpose.
+#: What an OpenAI agent (or a Responses request) cannot hold, and an environment may leave out
+#: on purpose.
 LeaveOut = Literal[
     "description", "temperature", "top_p", "file_search", "code_interpreter", "strict"
 ]
@@ -368,8 +369,10 @@ class Environment(Strict):
     provider: Literal["local", "openai", "azure"]
     api: Api | None = Field(
         None,
-        description="What each assistant becomes: 'assistants' (the Assistants protocol) or "
-        "'agents' (OpenAI Agents). Default: agents on api.openai.com, assistants elsewhere.",
+        description="What each assistant becomes: 'assistants' (the Assistants protocol), "
+        "'agents' (OpenAI Agents) or 'responses' (a release of Responses requests for apps "
+        "that call the Responses API themselves). Default: agents on api.openai.com, "
+        "assistants elsewhere.",
     )
     leave_out: list[LeaveOut] = Field(
         default_factory=list,

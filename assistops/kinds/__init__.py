@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistops.kinds import agent, assistant, file, vector_store
+from assistops.kinds import agent, assistant, file, release, vector_store
 from assistops.kinds.base import Kind, Phase, StepBase
 
-KINDS: tuple[Kind[Any, Any], ...] = (file.KIND, vector_store.KIND, assistant.KIND, agent.KIND)
+KINDS: tuple[Kind[Any, Any], ...] = (
+    file.KIND,
+    vector_store.KIND,
+    assistant.KIND,
+    agent.KIND,
+    release.KIND,
+)
 
 
 def kinds_for(api: str) -> tuple[Kind[Any, Any], ...]:

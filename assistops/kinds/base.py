@@ -309,9 +309,9 @@ class Kind(ABC, Generic[S, L]):
     steps: ClassVar[tuple[type[StepBase], ...]]
     #: Where the kind's resources appear in a plan shown to people (lower first).
     display_rank: ClassVar[int]
-    #: The environment APIs (``assistants``, ``agents``) whose environments hold this kind:
-    #: only those discover, plan and list it.
-    apis: ClassVar[frozenset[str]] = frozenset({"assistants", "agents"})
+    #: The environment APIs (``assistants``, ``agents``, ``responses``) whose environments hold
+    #: this kind: only those discover, plan and list it.
+    apis: ClassVar[frozenset[str]] = frozenset({"assistants", "agents", "responses"})
 
     @abstractmethod
     def discover(self, reader: Reader, scope: Scope, pool: Executor) -> Callable[[LiveState], L]:

@@ -33,6 +33,10 @@ NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 #: The rankers a Responses file_search takes (``FileSearchToolParam.ranking_options.ranker``).
 RESPONSES_RANKERS = ("auto", "default-2024-11-15")
 
+#: What a responses environment may leave out on purpose (``leave_out``): the rest of what a
+#: request cannot express has a fix.
+LEAVE_OUT = ("description",)
+
 #: A declared web_search ``mode`` as the Responses tool's ``external_web_access``.
 _WEB_ACCESS = {"live": True, "cached": False}
 

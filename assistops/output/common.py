@@ -113,8 +113,9 @@ def change_mark(change: FieldChange) -> str:
 
 
 def is_text_change(change: FieldChange) -> bool:
-    """Changes shown as a unified diff: instructions and any multi-line text."""
-    if change.path == "instructions":
+    """Changes shown as a unified diff: instructions (a release's too) and any multi-line
+    text."""
+    if change.path == "instructions" or change.path.endswith(".instructions"):
         return True
     return any(isinstance(v, str) and "\n" in v for v in (change.before, change.after))
 

@@ -37,8 +37,13 @@ class Reader(ABC):
         """Every file attached to one vector store (all statuses), oldest first."""
 
     @abstractmethod
-    def list_files(self) -> list[Json]:
-        """Every file of purpose ``assistants``, oldest first."""
+    def list_files(self, purpose: str = "assistants") -> list[Json]:
+        """Every file of one purpose (``assistants`` unless said), oldest first."""
+
+    @abstractmethod
+    def file_content(self, file_id: str) -> bytes:
+        """``GET /files/{id}/content``: the bytes of a downloadable file (purpose ``batch``;
+        the service refuses ``assistants`` and ``user_data``)."""
 
     @abstractmethod
     def list_agents(self) -> list[Json]:
@@ -110,8 +115,8 @@ class Writer(Reader):
         """``DELETE /vector_stores/{id}``; already gone is fine."""
 
     @abstractmethod
-    def upload_file(self, filename: str, content: bytes) -> Json:
-        """``POST /files`` with purpose ``assistants``."""
+    def upload_file(self, filename: str, content: bytes, purpose: str = "assistants") -> Json:
+        """``POST /files`` with ``purpose`` (``assistants`` unless said)."""
 
     @abstractmethod
     def delete_file(self, file_id: str) -> None:
@@ -161,9 +166,13 @@ class ReadOnly(Reader):
         """See :meth:`Reader.list_vector_store_files`."""
         return self._provider.list_vector_store_files(vector_store_id)
 
-    def list_files(self) -> list[Json]:
+    def list_files(self, purpose: str = "assistants") -> list[Json]:
         """See :meth:`Reader.list_files`."""
-        return self._provider.list_files()
+        return self._provider.list_files(purpose)
+
+    def file_content(self, file_id: str) -> bytes:
+        """See :meth:`Reader.file_content`."""
+        return self._provider.file_content(file_id)
 
     def list_agents(self) -> list[Json]:
         """See :meth:`Reader.list_agents`."""

@@ -116,13 +116,17 @@ class OpenAIProvider(Writer):
             )
         )
 
-    def list_files(self) -> list[Json]:
-        """Every file of purpose ``assistants``, oldest first."""
+    def list_files(self, purpose: str = FILE_PURPOSE) -> list[Json]:
+        """Every file of one purpose, oldest first."""
         return self._call(
             lambda: _all(
-                self.client.files.list(purpose=FILE_PURPOSE, limit=FILES_PAGE_SIZE, order="asc")
+                self.client.files.list(purpose=purpose, limit=FILES_PAGE_SIZE, order="asc")
             )
         )
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a downloadable file."""
+        return self._call(lambda: self.client.files.content(file_id).content)
 
     def list_agents(self) -> list[Json]:
         """Every agent, oldest first (the SDK adds the ``OpenAI-Beta: agents=v1`` header)."""
@@ -197,10 +201,12 @@ class OpenAIProvider(Writer):
         """``DELETE /vector_stores/{id}``; already gone is fine."""
         self._delete(lambda: self.client.vector_stores.delete(vector_store_id))
 
-    def upload_file(self, filename: str, content: bytes) -> Json:
-        """``POST /files`` (multipart) with purpose ``assistants``."""
+    def upload_file(self, filename: str, content: bytes, purpose: str = FILE_PURPOSE) -> Json:
+        """``POST /files`` (multipart) with ``purpose``."""
         return self._call(
-            lambda: dump(self.client.files.create(file=(filename, content), purpose=FILE_PURPOSE))
+            lambda: dump(
+                self.client.files.create(file=(filename, content), purpose=cast(Any, purpose))
+            )
         )
 
     def delete_file(self, file_id: str) -> None:

@@ -30,6 +30,7 @@ from assistops.errors import Problem
 from assistops.kinds.agent import from_assistant
 from assistops.kinds.assistant import AssistantSpec, assistant_address
 from assistops.kinds.file import FileSpec, file_address
+from assistops.kinds.release import ReleaseSpec, release_address
 from assistops.kinds.spec import DesiredState, digest_of
 from assistops.kinds.spec import Spec as ResourceSpec
 from assistops.kinds.vector_store import VectorStoreSpec, vector_store_address
@@ -149,6 +150,13 @@ class Renderer:
                     Layer(project.doc, (*env_prefix, "overrides", "assistants", decl.name))
                 )
             self._assistant(decl, layers, env_name, out, resources)
+        if api == "responses" and out.assistants:
+            release = ReleaseSpec(
+                address=release_address(project.name),
+                name=project.name,
+                assistants={spec.name: spec for spec in out.assistants.values()},
+            )
+            resources[release.address] = release
         out.state = out.state.model_copy(update={"resources": resources})
         return out
 
@@ -284,8 +292,9 @@ class Renderer:
                 del resources[file]
             agent = from_assistant(spec)
             resources[agent.address] = agent
-        else:
+        elif env.effective_api() == "assistants":
             resources[address] = spec
+        # responses: the release made of every assistant (render) holds it
 
     def _instructions(
         self,

@@ -36,6 +36,9 @@ from assistops.errors import Problem
 from assistops.kinds.agent import AgentSpec
 from assistops.kinds.assistant import AssistantSpec, assistant_address
 from assistops.kinds.file import FileSpec
+from assistops.kinds.release import ReleaseSpec
+from assistops.kinds.responses import LEAVE_OUT as RESPONSES_LEAVE_OUT
+from assistops.kinds.responses import unsupported
 from assistops.kinds.tags import RESERVED_ATTRIBUTES, RESERVED_METADATA, reserved_metadata_count
 from assistops.kinds.vector_store import VectorStoreSpec
 from assistops.providers import settings
@@ -64,6 +67,14 @@ def check(project: Project, rendered: Rendered) -> list[Problem]:
                 problems += _as_agent(model, merged, env_name, frozenset(env.leave_out))
             else:
                 problems += _agents_only(model, merged, env_name)
+        elif isinstance(spec, ReleaseSpec):
+            for name, assistant in spec.assistants.items():
+                declared = assistant_address(name)
+                merged, model = rendered.merged.get(declared), rendered.models.get(declared)
+                if merged is None or not isinstance(model, AssistantFile):
+                    continue
+                problems += _assistant(project, assistant, model, merged)
+                problems += _as_request(assistant, merged, env_name, frozenset(env.leave_out))
         elif isinstance(spec, VectorStoreSpec) and isinstance(model, VectorStoreFile):
             problems += _store(spec, model, merged)
     for source in rendered.schemas:
@@ -178,14 +189,35 @@ def _api_problems(
                 "remove 'api: agents' (or declare 'api: assistants')",
             )
         )
-    if api != "agents" and env.leave_out:
+    if api == "responses" and env.provider == "azure":
+        out.append(
+            Problem(
+                *at("api"),
+                "assistops publishes releases to OpenAI-compatible files; Foundry classic "
+                "agents speak the Assistants protocol",
+                "remove 'api: responses' (or declare 'api: assistants'), or deploy the release "
+                "with provider: openai",
+            )
+        )
+    if api == "assistants" and env.leave_out:
         out.append(
             Problem(
                 *at("leave_out"),
-                "'leave_out' only applies to an environment with 'api: agents'",
+                "'leave_out' only applies to an environment with 'api: agents' or 'api: responses'",
                 "remove it",
             )
         )
+    elif api == "responses":
+        for token in env.leave_out:
+            if token not in RESPONSES_LEAVE_OUT:
+                out.append(
+                    Problem(
+                        *at("leave_out"),
+                        f"a Responses request can hold {token}: there is nothing to leave out",
+                        f"remove '{token}' (only {', '.join(RESPONSES_LEAVE_OUT)} may be left "
+                        "out of a responses environment)",
+                    )
+                )
     return out
 
 
@@ -268,6 +300,31 @@ def _agents_only(model: AssistantFile, merged: Merged, env_name: str) -> list[Pr
                     f"'api: agents' for environment '{env_name}'",
                 )
             )
+    return out
+
+
+def _as_request(
+    spec: AssistantSpec, merged: Merged, env_name: str, leave_out: frozenset[str]
+) -> list[Problem]:
+    """What a Responses request cannot express, unless the environment leaves it out on
+    purpose (the display name is never sent, and needs no fix)."""
+    out: list[Problem] = []
+    for item in unsupported(spec):
+        if item.loc == ("display_name",) or item.loc[0] in leave_out:
+            continue
+        file, line = merged.locate(item.loc)
+        hint = item.hint
+        if item.loc[0] in RESPONSES_LEAVE_OUT:
+            hint += f", or add '{item.loc[0]}' to environments.{env_name}.leave_out"
+        out.append(
+            Problem(
+                file,
+                line,
+                merged.field(item.loc),
+                f"{item.message} (environment '{env_name}' publishes Responses requests)",
+                hint,
+            )
+        )
     return out
 
 

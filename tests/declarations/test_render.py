@@ -155,7 +155,7 @@ def test_unknown_environment_is_a_clear_error() -> None:
 
     assert result.exit_code == 1
     assert "environments: no environment named 'qa'" in result.stderr
-    assert "use one of: local, local-agents, staging, prod" in result.stderr
+    assert "use one of: local, local-agents, local-responses, staging, prod" in result.stderr
 
 
 def test_render_refuses_an_invalid_project_and_prints_nothing(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def test_example_project_is_valid_in_every_environment_without_keys() -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "acme-support: valid in 4 environments (local, local-agents, staging, prod)\n"
+        "acme-support: valid in 5 environments (local, local-agents, local-responses, staging, prod)\n"
     )
     assert result.stderr == ""
 
@@ -63,7 +63,7 @@ def test_unknown_environment_is_a_clear_error() -> None:
     assert result.exit_code == 1
     assert reported(result) == [
         "assistops.yaml:22: environments: no environment named 'production'\n"
-        "    hint: use one of: local, local-agents, staging, prod",
+        "    hint: use one of: local, local-agents, local-responses, staging, prod",
         "1 problem found.",
     ]
 
@@ -128,7 +128,7 @@ def test_json_report() -> None:
     assert json.loads(result.stdout) == {
         "valid": True,
         "project": "acme-support",
-        "environments": ["local", "local-agents", "staging", "prod"],
+        "environments": ["local", "local-agents", "local-responses", "staging", "prod"],
         "problems": [],
     }
 

@@ -174,6 +174,7 @@ class World:
     store_files: dict[str, list[Json]] = field(default_factory=dict)
     assistants: list[Json] = field(default_factory=list)
     agents: list[Json] = field(default_factory=list)
+    contents: dict[str, bytes] = field(default_factory=dict)
     _clock: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000))
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -439,9 +440,13 @@ class FakeReader(Reader):
         """Every file of one store."""
         return list(self.world.store_files[vector_store_id])
 
-    def list_files(self) -> list[Json]:
-        """Every upload."""
-        return list(self.world.files)
+    def list_files(self, purpose: str = "assistants") -> list[Json]:
+        """Every upload of one purpose."""
+        return [f for f in self.world.files if f.get("purpose", "assistants") == purpose]
+
+    def file_content(self, file_id: str) -> bytes:
+        """The content of a downloadable file (releases)."""
+        return self.world.contents[file_id]
 
     def retrieve_assistant(self, assistant_id: str) -> Json:
         raise AssertionError("discovery lists; it never retrieves")
