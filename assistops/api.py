@@ -35,6 +35,7 @@ from assistops.kinds.release import (
     RELEASE_PURPOSE,
     Release,
     ReleaseFormatError,
+    ReleaseSpec,
     parse_release,
     releases_of,
 )
@@ -127,8 +128,15 @@ def payloads(start: Path, environment: str, names: list[str] | None = None) -> l
     state = desired(start, environment)
     out: list[dict[str, Any]] = []
     for spec in state.resources.values():
-        if not names or _selected(spec, names):
-            out += kinds.kind_named(spec.kind).requests(spec, state)
+        if isinstance(spec, ReleaseSpec) and names and not _selected(spec, names):
+            # a release holds every assistant: show the part of those asked for
+            chosen = {n: a for n, a in spec.assistants.items() if _selected(a, names)}
+            if not chosen:
+                continue
+            spec = spec.model_copy(update={"assistants": chosen})
+        elif names and not _selected(spec, names):
+            continue
+        out += kinds.kind_named(spec.kind).requests(spec, state)
     return out
 
 
@@ -199,6 +207,7 @@ def load_release(client: Any, project: str, environment: str) -> Release:
     return Release(
         project=project,
         environment=environment,
+        serial=name.serial,
         revision=name.revision,
         digest=name.digest,
         file_id=str(raw["id"]),

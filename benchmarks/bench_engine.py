@@ -39,6 +39,7 @@ from bench_projects import (
     Spec,
     agents_example_project,
     example_project,
+    responses_example_project,
     synthetic_project,
 )
 
@@ -64,6 +65,7 @@ UPDATE_ASSISTANT = "POST /v1/assistants/{assistant_id}"
 AGENTS = "GET /v1/agents"
 CREATE_AGENT = "POST /v1/agents"
 UPDATE_AGENT = "POST /v1/agents/{agent_id}"
+CONTENT = "GET /v1/files/{file_id}/content"
 DETACH = "DELETE /v1/vector_stores/{vector_store_id}/files/{file_id}"
 DELETE_FILE = "DELETE /v1/files/{file_id}"
 
@@ -109,13 +111,21 @@ class Bound:
 
 
 def list_terms(
-    assistants: int, store_files: list[int], uploads: int, api: str = "assistants"
+    assistants: int,
+    store_files: list[int],
+    uploads: int,
+    api: str = "assistants",
+    releases: int = 0,
 ) -> Bound:
     """What discovery must list: every page of assistants (or agents), stores and files, and
-    each store's files (100 per page; ``GET /files`` takes up to 10,000 per page)."""
+    each store's files (100 per page; ``GET /files`` takes up to 10,000 per page); in a
+    responses environment the files of purpose batch and the current release's content."""
     bound = Bound()
     if api == "agents":
         bound.add(AGENTS, pages(assistants, LIST_LIMIT_MAX), "pages of agents (100)")
+    elif api == "responses":
+        bound.add(FILES, pages(releases, FILES_LIST_LIMIT_MAX), "pages of batch files (10,000)")
+        bound.add(CONTENT, min(releases, 1), "the current release's content (for the diff)")
     else:
         bound.add(ASSISTANTS, pages(assistants, LIST_LIMIT_MAX), "pages of assistants (100)")
     bound.add(STORES, pages(len(store_files), LIST_LIMIT_MAX), "pages of stores (100)")
@@ -130,7 +140,8 @@ def list_terms(
 
 def noop_bound(shape: Shape) -> Bound:
     """A plan of a converged project: its lists, nothing else."""
-    return list_terms(shape.assistants, shape.store_files, shape.uploads, shape.api)
+    releases = 1 if shape.api == "responses" else 0
+    return list_terms(shape.assistants, shape.store_files, shape.uploads, shape.api, releases)
 
 
 def apply_bound(shape: Shape) -> Bound:
@@ -143,6 +154,8 @@ def apply_bound(shape: Shape) -> Bound:
     bound.add(POLL, shape.stores, ">= 1 poll per batch (files are in_progress at create)")
     if shape.api == "agents":
         bound.add(CREATE_AGENT, shape.assistants, "one create per agent")
+    elif shape.api == "responses":
+        bound.add(UPLOAD, 1, "the release: one file holding every request")
     else:
         bound.add(CREATE_ASSISTANT, shape.assistants, "one create per assistant")
     bound.extend(noop_bound(shape), "verifying plan")
@@ -153,7 +166,11 @@ def instruction_bound(shape: Shape) -> Bound:
     """One instruction edit: plan lists, one update, verify lists."""
     bound = Bound()
     bound.extend(noop_bound(shape), "plan")
-    bound.add(UPDATE_AGENT if shape.api == "agents" else UPDATE_ASSISTANT, 1, "one update")
+    if shape.api == "responses":
+        bound.add(UPLOAD, 1, "publish the new release")
+        bound.add(DELETE_FILE, 1, "delete the previous release")
+    else:
+        bound.add(UPDATE_AGENT if shape.api == "agents" else UPDATE_ASSISTANT, 1, "one update")
     bound.extend(noop_bound(shape), "verifying plan")
     return bound
 
@@ -179,7 +196,8 @@ def list_rounds(shape: Shape) -> int:
     starting once the stores are known."""
     store_files = max((pages(n, LIST_LIMIT_MAX) for n in shape.store_files), default=0)
     return max(
-        pages(shape.assistants, LIST_LIMIT_MAX),
+        # a release: the list, then its content
+        2 if shape.api == "responses" else pages(shape.assistants, LIST_LIMIT_MAX),
         pages(shape.stores, LIST_LIMIT_MAX) + store_files,
         pages(shape.uploads, FILES_LIST_LIMIT_MAX),
     )
@@ -193,14 +211,14 @@ def apply_rounds(shape: Shape, concurrency: int) -> int:
         1
         + math.ceil((shape.uploads + shape.stores) / c)
         + 2 * math.ceil(shape.stores / c)
-        + math.ceil(shape.assistants / c)
+        + (1 if shape.api == "responses" else math.ceil(shape.assistants / c))
         + list_rounds(shape)
     )
 
 
 def instruction_rounds(shape: Shape) -> int:
-    """Plan, one update, verify."""
-    return 2 * list_rounds(shape) + 1
+    """Plan, one update (a release: publish, then delete the previous one), verify."""
+    return 2 * list_rounds(shape) + (2 if shape.api == "responses" else 1)
 
 
 def knowledge_rounds(shape: Shape) -> int:
@@ -470,6 +488,12 @@ def report(results: list[Result], latency: int, quick: bool) -> str:
         f"{EDIT_CONCURRENCY}; their floors are 2 x the plan's list chain + 1 (instruction) or "
         "+ 5 (knowledge: upload, batch, poll, detach, delete depend on each other).",
         "",
+        "A responses environment lists agents or assistants not at all: its no-op plan lists the "
+        "files of purpose batch (1 page) and downloads the current release (1), after the list "
+        "(2 rounds); its instruction edit publishes a new release (1 upload) and deletes the "
+        "previous one (1), one after the other; a knowledge edit leaves the release as it is "
+        "(it names the store, not its files).",
+        "",
     ]
     return "\n".join(lines)
 
@@ -503,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         shapes = [
             example_project(where, backend.base_url),
             agents_example_project(where, backend.base_url),
+            responses_example_project(where, backend.base_url),
         ]
         shapes += [synthetic_project(where, backend.base_url, s) for s in QUICK if args.quick]
         shapes += [synthetic_project(where, backend.base_url, s) for s in FULL if not args.quick]

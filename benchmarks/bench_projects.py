@@ -40,7 +40,7 @@ class Shape:
     contents: set[str] = field(default_factory=set)  # sha256 of every uploaded content
     knowledge_file: Path | None = None  # a store's file, edited by the knowledge scenario
     instructions_file: Path | None = None  # edited by the instruction scenario
-    api: str = "assistants"  # what the assistants become: assistants, or OpenAI agents
+    api: str = "assistants"  # what the assistants become: assistants, agents, or a release
 
     @property
     def stores(self) -> int:
@@ -119,6 +119,32 @@ def agents_example_project(where: Path, base_url: str) -> Shape:
         knowledge_file=handbook[0],
         instructions_file=root / "support" / "instructions.md.j2",
         api="agents",
+    )
+
+
+def responses_example_project(where: Path, base_url: str) -> Shape:
+    """The example project on a responses environment: 1 store of 4 files, the CSVs (the
+    analyst's container), and one release holding the 3 assistants' requests."""
+    root = where / "example-responses"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".assistops"))
+    with (root / "assistops.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "\n"
+            + _environment(base_url)
+            + "    api: responses\n    leave_out: [description]\n"
+            + "    variables:\n      support_email: s@bench.example\n      escalation: None.\n"
+        )
+    handbook = sorted((root / "knowledge" / "handbook").glob("*.md"))
+    csvs = sorted((root / "analyst" / "data").glob("*.csv"))
+    return Shape(
+        name="example (responses)",
+        root=root,
+        assistants=3,
+        store_files=[len(handbook)],
+        contents={_sha(p) for p in handbook + csvs},
+        knowledge_file=handbook[0],
+        instructions_file=root / "support" / "instructions.md.j2",
+        api="responses",
     )
 
 

@@ -14,12 +14,13 @@ file. Its content is JSON Lines in the Batch API's input shape, one line per ass
     {"custom_id": "support", "method": "POST", "url": "/v1/responses", "body": {...}}
 
 Files carry no metadata, so the filename is the ownership tag (:class:`ReleaseName`):
-``assistops-release.<project>.<environment>.<revision>.<digest>.jsonl``; a file not named
-like that is never touched. Files cannot change, so a new release is a new file: it is
-published after the stores it points at are indexed, and the previous one is deleted in a later
-phase of the same apply (an app reading in between gets the one or the other, whole). The
-newest release of an environment is its current one. Re-publishing an earlier revision (apply
-at that commit) rolls back.
+``assistops-release.<project>.<environment>.<serial>.<revision>.<digest>.jsonl``; a file not
+named like that is never touched. Files cannot change, so a new release is a new file, with the
+next serial: it is published after the stores it points at are indexed, and the previous one is
+deleted in a later phase of the same apply (an app reading in between gets the one or the
+other, whole). The release with the highest serial is the environment's current one (creation
+times have one-second resolution, too coarse to order two applies). Re-publishing an earlier
+revision (apply at that commit) rolls back.
 
 Address: ``release.<project>``.
 """
@@ -77,33 +78,38 @@ def release_address(project: str) -> str:
 
 @dataclass(frozen=True)
 class ReleaseName:
-    """The filename of a release: who owns it, the revision it was applied from, and the digest
-    of its requests (project and environment names cannot contain dots)."""
+    """The filename of a release: who owns it, its serial (one more than the release it
+    replaces), the revision it was applied from, and the digest of its requests (project and
+    environment names cannot contain dots)."""
 
     project: str
     environment: str
+    serial: int
     revision: str
     digest: str
 
     def format(self) -> str:
-        """``assistops-release.<project>.<environment>.<revision>.<digest>.jsonl``."""
-        return f"{PREFIX}.{self.project}.{self.environment}.{self.revision}.{self.digest}{SUFFIX}"
+        """``assistops-release.<project>.<environment>.<serial>.<revision>.<digest>.jsonl``."""
+        return (
+            f"{PREFIX}.{self.project}.{self.environment}.{self.serial}.{self.revision}."
+            f"{self.digest}{SUFFIX}"
+        )
 
     @classmethod
     def parse(cls, filename: str) -> ReleaseName | None:
         """Parse a filename; None when it is not a release."""
         if not (filename.startswith(PREFIX + ".") and filename.endswith(SUFFIX)):
             return None
-        parts = filename[len(PREFIX) + 1 : -len(SUFFIX)].split(".", 2)
-        if len(parts) != 3:
+        parts = filename[len(PREFIX) + 1 : -len(SUFFIX)].split(".", 3)
+        if len(parts) != 4:
             return None
-        project, environment, rest = parts
+        project, environment, serial, rest = parts
         revision, _, digest = rest.rpartition(".")
-        if not (project and environment and revision) or len(digest) != 16:
+        if not (project and environment and revision and serial.isdigit()) or len(digest) != 16:
             return None
         if any(c not in "0123456789abcdef" for c in digest):
             return None
-        return cls(project, environment, revision, digest)
+        return cls(project, environment, int(serial), revision, digest)
 
 
 def requests_digest(requests: dict[str, Json]) -> str:
@@ -174,6 +180,7 @@ class Release:
 
     project: str
     environment: str
+    serial: int = field(metadata={"doc": "One more than the release it replaced."})
     revision: str = field(metadata={"doc": "The config revision it was applied from."})
     digest: str = field(metadata={"doc": "Of its requests, as its name records it."})
     file_id: str
@@ -248,6 +255,7 @@ class PublishRelease(StepBase):
     phase: ClassVar[Phase] = PUBLISH
     project: str
     environment: str
+    serial: int = Field(description="One more than the current release's.")
     revision: str
     requests: dict[str, dict[str, Any]] = Field(
         description="By assistant name; ${address} where apply creates the object."
@@ -256,7 +264,8 @@ class PublishRelease(StepBase):
     def run(self, ctx: ApplyContext) -> None:
         """``POST /files`` with purpose ``batch``."""
         requests = ctx.resolve(self.requests)
-        name = ReleaseName(self.project, self.environment, self.revision, requests_digest(requests))
+        digest = requests_digest(requests)
+        name = ReleaseName(self.project, self.environment, self.serial, self.revision, digest)
         created = ctx.writer.upload_file(
             name.format(), release_lines(requests), purpose=RELEASE_PURPOSE
         )
@@ -296,7 +305,7 @@ class LiveRelease:
 
 @dataclass
 class ReleasesLive:
-    """The releases of the environment, oldest first: the last is the current one."""
+    """The releases of the environment by serial: the last is the current one."""
 
     releases: list[LiveRelease] = field(default_factory=list)
 
@@ -309,14 +318,14 @@ class ReleasesLive:
 def releases_of(
     listed: list[Json], project: str, environment: str
 ) -> list[tuple[Json, ReleaseName]]:
-    """Of the listed ``batch`` files, the releases of one project and environment, oldest
-    first (the last is the current one)."""
+    """Of the listed ``batch`` files, the releases of one project and environment by serial
+    (then age): the last is the current one."""
     ours: list[tuple[Json, ReleaseName]] = []
     for raw in sorted_by_age(listed):
         name = ReleaseName.parse(str(raw.get("filename", "")))
         if name and (name.project, name.environment) == (project, environment):
             ours.append((raw, name))
-    return ours
+    return sorted(ours, key=lambda pair: pair[1].serial)  # stable: ties stay by age
 
 
 def read_releases(reader: Reader, project: str, environment: str) -> ReleasesLive:
@@ -407,6 +416,7 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
             address=spec.address,
             project=ctx.desired.project,
             environment=ctx.desired.environment,
+            serial=current.name.serial + 1 if current else 1,
             revision=ctx.desired.revision,
             requests=want,
         )
@@ -460,7 +470,10 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
         """The upload of the release: its filename (the digest is known once ids are) and its
         lines, references as ``${address}``."""
         requests = spec.requests()
-        name = f"{PREFIX}.{state.project}.{state.environment}.{state.revision}.<digest>{SUFFIX}"
+        name = (
+            f"{PREFIX}.{state.project}.{state.environment}.<serial>.{state.revision}."
+            f"<digest>{SUFFIX}"
+        )
         body = {
             "purpose": RELEASE_PURPOSE,
             "filename": name,

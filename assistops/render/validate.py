@@ -55,6 +55,9 @@ def check(project: Project, rendered: Rendered) -> list[Problem]:
     env_name = rendered.state.environment
     env = project.environment(env_name)
     for address, spec in rendered.state.resources.items():
+        if isinstance(spec, ReleaseSpec):
+            problems += _release(project, rendered, spec, env_name, frozenset(env.leave_out))
+            continue
         # an agent is rendered from an assistant declaration, kept under that address
         declared = assistant_address(spec.name) if isinstance(spec, AgentSpec) else address
         merged = rendered.merged.get(declared)
@@ -67,14 +70,7 @@ def check(project: Project, rendered: Rendered) -> list[Problem]:
                 problems += _as_agent(model, merged, env_name, frozenset(env.leave_out))
             else:
                 problems += _agents_only(model, merged, env_name)
-        elif isinstance(spec, ReleaseSpec):
-            for name, assistant in spec.assistants.items():
-                declared = assistant_address(name)
-                merged, model = rendered.merged.get(declared), rendered.models.get(declared)
-                if merged is None or not isinstance(model, AssistantFile):
-                    continue
-                problems += _assistant(project, assistant, model, merged)
-                problems += _as_request(assistant, merged, env_name, frozenset(env.leave_out))
+
         elif isinstance(spec, VectorStoreSpec) and isinstance(model, VectorStoreFile):
             problems += _store(spec, model, merged)
     for source in rendered.schemas:
@@ -297,9 +293,27 @@ def _agents_only(model: AssistantFile, merged: Merged, env_name: str) -> list[Pr
                     f"only OpenAI agents have the {tool.kind} tool; environment '{env_name}' "
                     "deploys to the Assistants protocol",
                     f"remove it for '{env_name}' with an override of tools, or declare "
-                    f"'api: agents' for environment '{env_name}'",
+                    f"'api: agents' (or 'api: responses') for environment '{env_name}'",
                 )
             )
+    return out
+
+
+def _release(
+    project: Project,
+    rendered: Rendered,
+    spec: ReleaseSpec,
+    env_name: str,
+    leave_out: frozenset[str],
+) -> list[Problem]:
+    """Each assistant of a release, checked as a declaration and as a Responses request."""
+    out: list[Problem] = []
+    for assistant in spec.assistants.values():
+        merged = rendered.merged.get(assistant.address)
+        model = rendered.models.get(assistant.address)
+        if merged is not None and isinstance(model, AssistantFile):
+            out += _assistant(project, assistant, model, merged)
+            out += _as_request(assistant, merged, env_name, leave_out)
     return out
 
 
@@ -310,21 +324,18 @@ def _as_request(
     purpose (the display name is never sent, and needs no fix)."""
     out: list[Problem] = []
     for item in unsupported(spec):
-        if item.loc == ("display_name",) or item.loc[0] in leave_out:
+        field = item.loc[0]
+        if item.loc == ("display_name",) or field in leave_out:
             continue
         file, line = merged.locate(item.loc)
         hint = item.hint
-        if item.loc[0] in RESPONSES_LEAVE_OUT:
-            hint += f", or add '{item.loc[0]}' to environments.{env_name}.leave_out"
-        out.append(
-            Problem(
-                file,
-                line,
-                merged.field(item.loc),
-                f"{item.message} (environment '{env_name}' publishes Responses requests)",
-                hint,
+        if field in RESPONSES_LEAVE_OUT:
+            hint = (
+                f"say it in the instructions if the model should read it; unset it (null) for "
+                f"'{env_name}' with an override, or add '{field}' to "
+                f"environments.{env_name}.leave_out to leave it out on purpose"
             )
-        )
+        out.append(Problem(file, line, merged.field(item.loc), item.message, hint))
     return out
 
 

@@ -258,3 +258,60 @@ def test_what_the_responses_api_lacks_is_left_out_and_named(tmp_path: Path) -> N
         ["assistants/helper/assistant.yaml:13", "tools[2].mcp.required"],
         ["assistants/helper/assistant.yaml:16", "tools[3].mcp.transport"],
     ]
+
+
+RESPONSES_ENV = """\
+  responses:
+    provider: local
+    api: responses
+    variables:
+      greeting: Hello from responses
+"""
+
+
+def test_validate_names_what_a_responses_environment_cannot_send(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {**ODD, "assistops.yaml": BASE["assistops.yaml"] + AGENTS_ENV + RESPONSES_ENV},
+    )
+    result = run("validate", "-C", root)
+    assert result.exit_code == 1
+    problems = [p for p in reported(result) if "(in environment responses)" in p]
+    fields = [p.split("\n")[0].split(": ")[:2] for p in problems]
+    # the display name is never sent and needs no fix; the rest does, each with its line
+    assert fields == [
+        ["assistants/helper/assistant.yaml:3", "tools[0].file_search"],
+        ["assistants/helper/assistant.yaml:5", "tools[0].file_search.ranking_options.ranker"],
+        ["assistants/helper/assistant.yaml:13", "tools[2].mcp.required"],
+        ["assistants/helper/assistant.yaml:16", "tools[3].mcp.transport"],
+    ]
+    assert "hint: serve it over HTTP" in problems[-1]
+
+
+def test_a_description_is_refused_unless_left_out_on_purpose(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"assistops.yaml": BASE["assistops.yaml"] + RESPONSES_ENV})
+    refused = run("validate", "-C", root)
+    assert refused.exit_code == 1
+    [problem, _] = reported(refused)
+    assert problem.startswith("assistants/helper/assistant.yaml:2: description: a Responses")
+    assert "or add 'description' to environments.responses.leave_out" in problem
+
+    left_out = RESPONSES_ENV.replace(
+        "api: responses\n", "api: responses\n    leave_out: [description]\n"
+    )
+    root = write_project(tmp_path / "b", {"assistops.yaml": BASE["assistops.yaml"] + left_out})
+    assert run("validate", "-C", root).exit_code == 0
+
+
+def test_leave_out_holds_only_what_a_request_cannot_express(tmp_path: Path) -> None:
+    env = RESPONSES_ENV.replace(
+        "api: responses\n", "api: responses\n    leave_out: [description, temperature]\n"
+    )
+    root = write_project(tmp_path, {"assistops.yaml": BASE["assistops.yaml"] + env})
+    result = run("validate", "-C", root)
+    assert result.exit_code == 1
+    [problem, _] = reported(result)
+    assert (
+        "assistops.yaml" in problem
+        and "leave_out: a Responses request can hold temperature" in problem
+    )

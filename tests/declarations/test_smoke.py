@@ -46,7 +46,8 @@ def test_validate_the_example_project() -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout == (
-        "acme-support: valid in 5 environments (local, local-agents, local-responses, staging, prod)\n"
+        "acme-support: valid in 5 environments "
+        "(local, local-agents, local-responses, staging, prod)\n"
     )
 
 

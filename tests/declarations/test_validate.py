@@ -29,7 +29,8 @@ def test_example_project_is_valid_in_every_environment_without_keys() -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "acme-support: valid in 5 environments (local, local-agents, local-responses, staging, prod)\n"
+        "acme-support: valid in 5 environments "
+        "(local, local-agents, local-responses, staging, prod)\n"
     )
     assert result.stderr == ""
 
