@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from assistops.kinds import file as file_kind
 from assistops.kinds.assistant import AssistantSpec
 from assistops.kinds.base import (
     ApplyContext,
@@ -391,6 +392,7 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
         current = live.current
         for spec in specs.values():
             self._release(ctx, spec, current)
+            self._code_files(ctx, spec, current)
         for release in live.releases:
             if release is current and specs:
                 continue  # replaced (or kept) above
@@ -465,6 +467,33 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
                 changes=changes,
             )
         )
+
+    def _code_files(self, ctx: PlanContext, spec: ReleaseSpec, current: LiveRelease | None) -> None:
+        """A change per code-interpreter file: unchanged when the current release holds its
+        content (the upload itself is the file kind's step)."""
+        held: set[str] = set()
+        if current is not None and current.requests:
+            sha16_of = ctx.live.part(file_kind.KIND).sha16_of()
+            held = {sha16_of[i] for i in _file_ids(current.requests) if i in sha16_of}
+        files = ctx.specs(FileSpec)
+        for assistant in spec.assistants.values():
+            for address in assistant.code_interpreter_files:
+                f = files[address]
+                if f.sha256[:16] in held:
+                    change = ResourceChange(
+                        address=address,
+                        kind=file_kind.KIND.name,
+                        action="no-op",
+                        id=ctx.uploads.get(f.sha256),
+                    )
+                else:
+                    change = ResourceChange(
+                        address=address,
+                        kind=file_kind.KIND.name,
+                        action="create",
+                        after={"path": f.path, "sha256": f.sha256, "bytes": f.bytes},
+                    )
+                ctx.changes.append(change)
 
     def requests(self, spec: ReleaseSpec, state: DesiredState) -> list[Json]:
         """The upload of the release: its filename (the digest is known once ids are) and its

@@ -80,6 +80,11 @@ def test_apply_publishes_one_release_that_points_at_the_live_store_and_files(
         "release.acme-support"
     ]
     assert not [r for r in plan["resources"] if r["kind"] in ("assistant", "agent")]
+    # every upload is a resource of the plan, the analyst's code-interpreter files too
+    assert plan["summary"] == {"create": 8, "update": 0, "replace": 0, "delete": 0}
+    assert {"file.assistant.analyst:analyst/data/sales.csv"} <= {
+        r["address"] for r in plan["resources"]
+    }
     ops = [s["op"] for s in plan["steps"]]
     assert ops[-1] == "publish_release" and ops.index("attach_files") < ops.index("publish_release")
     control.clear_requests()
