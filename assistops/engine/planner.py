@@ -60,11 +60,16 @@ def build_plan(
 
 
 def closure(desired: DesiredState, targets: list[str]) -> set[str]:
-    """The targeted addresses and everything they depend on."""
+    """The targeted addresses and everything they depend on, directly or not (a release needs
+    a store, which needs its files)."""
     out: set[str] = set()
-    for target in targets:
-        out.add(target)
-        spec = desired.resources.get(target)
+    pending = list(targets)
+    while pending:
+        address = pending.pop()
+        if address in out:
+            continue
+        out.add(address)
+        spec = desired.resources.get(address)
         if spec is not None:
-            out.update(kinds.kind_named(spec.kind).depends_on(spec, desired))
+            pending.extend(kinds.kind_named(spec.kind).depends_on(spec, desired))
     return out

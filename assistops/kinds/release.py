@@ -50,7 +50,7 @@ from assistops.kinds.base import (
     fingerprint,
     sorted_by_age,
 )
-from assistops.kinds.changes import FieldChange, ResourceChange, deletion
+from assistops.kinds.changes import ORPHAN_REASON, FieldChange, ResourceChange, deletion
 from assistops.kinds.file import FileSpec, file_ref
 from assistops.kinds.responses import reference, request_of
 from assistops.kinds.spec import DesiredState, Projection, Spec, address_of, digest_of
@@ -408,7 +408,7 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
                     before=_summary(release),
                     reason="an earlier release, superseded by the current one"
                     if superseded
-                    else "no longer declared (the environment has no assistant)",
+                    else ORPHAN_REASON,
                 )
             )
 
@@ -514,7 +514,8 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
         return [{"address": spec.address, "request": "POST /v1/files", "body": body}]
 
     def depends_on(self, spec: ReleaseSpec, state: DesiredState) -> set[str]:
-        """The stores and code-interpreter files its requests point at."""
+        """The stores and code-interpreter files its requests point at (the planner adds the
+        stores' files)."""
         out: set[str] = set()
         for assistant in spec.assistants.values():
             if assistant.vector_store:

@@ -298,3 +298,14 @@ def test_removing_every_assistant_deletes_the_release(
     assert change["action"] == "delete" and change["orphan"] is True
     _apply(releases_project)
     assert _releases(client) == []
+
+
+def test_targeting_the_release_brings_its_stores_and_their_files(
+    releases_project: Path, client: openai.OpenAI
+) -> None:
+    # the store's files are a dependency of a dependency: the target closure follows both
+    _apply(releases_project, "--target", "release.acme-support")
+    [store] = list(client.vector_stores.list())
+    assert store.file_counts.completed == 4
+    support = assistops.load_release(client, "acme-support", ENV).request("support")
+    assert support["tools"][0]["vector_store_ids"] == [store.id]
