@@ -42,6 +42,9 @@ def validate(envs: tuple[str, ...], fmt: str) -> None:
     """
     report = api.validate(Path("."), list(envs) or None)
     if fmt == "json":
+        err = make_console(stderr=True)
+        for problem in report.problems:  # people read stderr, as with every command's errors
+            err.print(problem.format(), markup=False)
         n = len(report.problems)
         failed = {
             "error": {
