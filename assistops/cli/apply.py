@@ -239,11 +239,11 @@ def _common(func: F) -> F:
 
 
 @click.command()
-@global_options
 @env_option
 @target_option
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @_common
+@global_options
 @examples(
     "assistops apply                          # shows the plan, asks for 'yes'",
     "assistops apply -e staging --auto-approve",
@@ -280,9 +280,9 @@ def apply(
 
 
 @click.command()
-@global_options
 @env_option
 @_common
+@global_options
 @examples(
     "assistops plan --destroy -e staging      # see what would go",
     "assistops destroy -e staging",

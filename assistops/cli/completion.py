@@ -13,8 +13,8 @@ COMPLETE_VAR = "_ASSISTOPS_COMPLETE"
 
 
 @click.command()
-@global_options
 @click.argument("shell", type=click.Choice(SHELLS))
+@global_options
 @examples(
     'eval "$(assistops completion bash)"        # in ~/.bashrc',
     'eval "$(assistops completion zsh)"         # in ~/.zshrc',

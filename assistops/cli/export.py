@@ -20,7 +20,6 @@ ACCOUNT_ENV = "default"
 
 
 @click.command()
-@global_options
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @env_option
 @click.option(
@@ -41,6 +40,7 @@ ACCOUNT_ENV = "default"
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder holding copies of files the service cannot return, matched by name and size.",
 )
+@global_options
 @examples(
     "assistops export ../snapshot -e prod               # what this project runs in prod",
     "assistops -C acme export ../snapshot -e prod",

@@ -14,7 +14,6 @@ from assistops.cli.options import env_option, examples, global_options
 
 
 @click.command("import")
-@global_options
 @env_option
 @click.argument("assistant_id")
 @click.option("--name", help="Logical name to give it (default: derived from its name).")
@@ -24,6 +23,7 @@ from assistops.cli.options import env_option, examples, global_options
     help="Folder holding copies of files the service cannot return (code-interpreter files), "
     "matched by name and size.",
 )
+@global_options
 @examples(
     "assistops import -e prod asst_abc123",
     "assistops import -e prod asst_abc123 --name support --files-from ./originals",

@@ -13,9 +13,9 @@ from assistops.scaffold import init_project
 
 
 @click.command()
-@global_options
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--name", help="Project name (default: the folder's name).")
+@global_options
 @examples(
     "assistops init my-assistants",
     "assistops init . --name support-bots",

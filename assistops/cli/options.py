@@ -7,6 +7,7 @@ after its name; ``docs/cli.md`` has the table. What they set for one run lives i
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 from collections.abc import Callable, Iterator
@@ -215,7 +216,7 @@ def examples(*lines: str) -> Callable[[F], F]:
     block = "\n".join(f"  {line}" for line in lines)
 
     def decorate(func: F) -> F:
-        doc = (func.__doc__ or "").rstrip()
+        doc = inspect.cleandoc(func.__doc__ or "")
         # \b keeps click from re-wrapping the example lines
         func.__doc__ = f"{doc}\n\nExamples:\n\n\b\n{block}\n"
         return func

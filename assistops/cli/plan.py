@@ -52,7 +52,6 @@ def target_note(plan: Plan) -> str | None:
 
 
 @click.command()
-@global_options
 @env_option
 @target_option
 @click.option(
@@ -70,6 +69,7 @@ def target_note(plan: Plan) -> str | None:
     help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
 )
 @click.option("--destroy", is_flag=True, help="Plan the removal of everything managed.")
+@global_options
 @examples(
     "assistops plan                        # the first environment declared",
     "assistops plan -e prod --target support --full",

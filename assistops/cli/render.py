@@ -29,10 +29,10 @@ RESPONSES = ("responses", "responses-json")
 
 
 @click.command()
-@global_options
 @env_option
 @click.argument("names", nargs=-1, shell_complete=complete_addresses)
 @format_option("yaml", "json", *RESPONSES, default="yaml")
+@global_options
 @examples(
     "assistops render                        # every resource, first environment declared",
     "assistops render -e prod support        # one assistant by name (or address)",

@@ -43,7 +43,6 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 @click.command("serve")
-@global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
     "--port",
@@ -68,6 +67,7 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     default=None,
     help="Require this bearer key (prefer --api-key-env: arguments show in process lists).",
 )
+@global_options
 @examples(
     "assistops serve                         # http://127.0.0.1:8765/v1",
     "assistops serve --port 0 --db :memory:  # a free port, nothing kept",

@@ -56,9 +56,9 @@ def status_document(plan: Plan) -> dict[str, Any]:
 
 
 @click.command()
-@global_options
 @env_option
 @format_option("text", "json", default="text")
+@global_options
 @examples("assistops status", "assistops status -e prod --format json")
 def status(env: str | None, fmt: str) -> None:
     """List what assistops manages in ENV, with each resource's id and state.

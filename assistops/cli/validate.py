@@ -19,7 +19,6 @@ from assistops.errors import Problem
 
 
 @click.command()
-@global_options
 @click.option(
     "-e",
     "--env",
@@ -30,6 +29,7 @@ from assistops.errors import Problem
     help="Environment to check (repeatable; default: every declared one).",
 )
 @format_option("text", "json", default="text")
+@global_options
 @examples(
     "assistops validate",
     "assistops validate -e prod -e staging",

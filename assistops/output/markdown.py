@@ -68,9 +68,11 @@ def render_markdown(
     has steps but no resource changes), when it fits.
     """
     changes = plan.changes
-    head = _head(plan, limit)
+    head, listed = _head(plan, limit)
     if not changes and not plan.has_changes:
         return head
+    if listed:
+        return head  # too many changes for a table: every detail is folded, as it says
     parts = [head]
     room = limit - len(head) - _FOOTER_ROOM
     bodies = [(_summary(rc), _body(rc, context=context, max_lines=max_lines)) for rc in changes]
@@ -110,7 +112,9 @@ def _share(bodies: list[tuple[str, list[str]]], blocks: list[str], room: int) ->
 # -- heading and table ----------------------------------------------------------------------------
 
 
-def _head(plan: Plan, limit: int) -> str:
+def _head(plan: Plan, limit: int) -> tuple[str, bool]:
+    """The heading, the summary and the table, or, when the table is too long for ``limit``,
+    the one-line-per-resource list (then True)."""
     lines = [
         f"### assistops plan: {_code(plan.project)} / {_code(plan.environment)}",
         "",
@@ -134,7 +138,7 @@ def _head(plan: Plan, limit: int) -> str:
         ]
     changes = plan.changes
     if not changes:
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n", False
     head = "\n".join(lines) + "\n"
     table = [
         "| | Resource | Action | What changes | Flags |",
@@ -144,9 +148,9 @@ def _head(plan: Plan, limit: int) -> str:
     room = limit - len(head) - _FOOTER_ROOM
     text = "\n".join(table) + "\n"
     if len(text) <= room:
-        return head + text
+        return head + text, False
     # too many rows for a table: one short line per resource instead, details folded
-    return head + _compact(changes, room)
+    return head + _compact(changes, room), True
 
 
 def _compact(changes: list[ResourceChange], room: int) -> str:
