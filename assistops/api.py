@@ -13,6 +13,7 @@ read-only view of the provider; only ``apply`` holds a writer.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from assistops import kinds
-from assistops.config.project import Project, load_project
+from assistops.config.project import PROJECT_FILE, Project, load_project, load_project_leniently
 from assistops.engine.apply import ApplyResult, apply_plan
 from assistops.engine.live import read_live
 from assistops.engine.locking import exclusive
@@ -52,9 +53,11 @@ __all__ = [
     "PlanOptions",
     "ResponsesRequests",
     "ValidationReport",
+    "addresses",
     "apply",
     "compute_plan",
     "desired",
+    "environment_name",
     "load",
     "load_release",
     "open_reader",
@@ -85,14 +88,37 @@ def load(start: Path) -> Project:
     return load_project(start)
 
 
+def environment_name(project: Project, environment: str | None) -> str:
+    """``environment`` when given (it must be declared), else the project's default: the first
+    environment assistops.yaml declares. Raises ConfigError naming the declared ones."""
+    name = environment if environment is not None else project.default_environment()
+    project.environment(name)
+    return name
+
+
+def addresses(start: Path, environment: str | None = None) -> list[str]:
+    """Every address declared in ``environment``, then the logical names (for completion)."""
+    state = desired(start, environment)
+    names = sorted({s.name for s in state.resources.values() if s.kind != "file"})
+    return [*state.resources, *(n for n in names if n not in state.resources)]
+
+
 def validate(start: Path, environments: list[str] | None = None) -> ValidationReport:
     """Validate the project offline in the given environments (default: all)."""
     try:
-        project = load_project(start)
+        project, unread = load_project_leniently(start)
     except ConfigError as exc:
         return ValidationReport(None, [], _unique(exc.problems))
+    if any(p.file == PROJECT_FILE for p in unread):
+        # unsafe paths in assistops.yaml: nothing is rendered from them
+        return ValidationReport(project.name, [], _unique(unread))
     names = environments or project.environment_names()
-    problems: list[Problem] = list(check_environments(project))
+    problems: list[Problem] = list(unread) + list(check_environments(project))
+    if not names:
+        try:
+            project.default_environment()
+        except ConfigError as exc:
+            problems += exc.problems
     renderer = Renderer(project)
     found: dict[Problem, list[str]] = {}
     for name in names:
@@ -115,12 +141,16 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
     return ValidationReport(project.name, names, _unique(problems))
 
 
-def desired(start: Path, environment: str) -> DesiredState:
-    """The desired state of one environment; raises ConfigError listing every problem."""
-    return _desired_state(load_project(start), environment)
+def desired(start: Path, environment: str | None = None) -> DesiredState:
+    """The desired state of one environment (default: the first declared); raises ConfigError
+    listing every problem."""
+    project = load_project(start)
+    return _desired_state(project, environment_name(project, environment))
 
 
-def payloads(start: Path, environment: str, names: list[str] | None = None) -> list[dict[str, Any]]:
+def payloads(
+    start: Path, environment: str | None, names: list[str] | None = None
+) -> list[dict[str, Any]]:
     """What would be sent for each resource, references shown as ``${address}``.
 
     ``names`` limits the output to resources whose logical name or address is listed.
@@ -150,7 +180,7 @@ class ResponsesRequests:
 
 
 def responses_requests(
-    start: Path, environment: str, names: list[str] | None = None
+    start: Path, environment: str | None, names: list[str] | None = None
 ) -> ResponsesRequests:
     """What ``client.responses.create`` would be called with for each assistant declaration
     (or only those ``names``) in ``environment``, offline, whatever API the environment deploys
@@ -158,7 +188,7 @@ def responses_requests(
     validate. ``notes`` locate in the declarations what a request cannot express.
     """
     project = load_project(start)
-    rendered = Renderer(project).render(environment)
+    rendered = Renderer(project).render(environment_name(project, environment))
     problems = _unique(rendered.problems + check(project, rendered) + check_environments(project))
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
@@ -270,30 +300,97 @@ def compute_plan(
 ) -> Plan:
     """Render the desired state (unless given), read live state, and diff them into a plan."""
     options = options or PlanOptions()
-    state = state if state is not None else _desired_state(project, environment)
-    if options.destroy:
-        state = state.model_copy(update={"resources": {}})
-    targets = list(options.targets)
-    unknown = [t for t in targets if t not in state.resources]
-    if unknown:
-        raise PlanError(
-            f"unknown target {', '.join(unknown)}; addresses look like assistant.<name>, "
-            "vector_store.<name> or file.<store>:<path> (see 'assistops plan')"
-        )
+    declared = state if state is not None else _desired_state(project, environment)
+    state = declared.model_copy(update={"resources": {}}) if options.destroy else declared
+    targets = resolve_targets(declared, options.targets)
+    if options.destroy and targets:
+        raise PlanError("--target and --destroy cannot be combined; destroy removes everything")
     live = read_live(reader, project.name, environment, api=state.api)
     provider, _, endpoint = reader.label.partition(" (")
-    return build_plan(
-        state,
-        live,
-        provider=provider,
-        endpoint=endpoint.removesuffix(")"),
-        targets=targets or None,
+    whole = build_plan(state, live, provider=provider, endpoint=endpoint.removesuffix(")"))
+    if options.destroy:
+        return _as_destroy(whole, declared)
+    if not targets:
+        return whole
+    chosen = build_plan(
+        state, live, provider=provider, endpoint=endpoint.removesuffix(")"), targets=targets
     )
+    kept = {r.address for r in chosen.changes}
+    left_out = sum(1 for r in whole.changes if r.address not in kept)
+    return chosen.model_copy(update={"targets": targets, "left_out": left_out})
 
 
-def plan(start: Path, environment: str, options: PlanOptions | None = None) -> Plan:
-    """Compute the plan of one environment (reads live state, changes nothing)."""
+def resolve_targets(state: DesiredState, targets: tuple[str, ...] | list[str]) -> list[str]:
+    """``--target`` values as addresses: an address as is, a logical name (what ``render NAME``
+    accepts) as the one resource of that name. Raises PlanError for an unknown or ambiguous
+    one, with the closest address as a hint."""
+    out: list[str] = []
+    for target in targets:
+        if target in state.resources:
+            out.append(target)
+            continue
+        named = [a for a, s in state.resources.items() if s.name == target and s.kind != "file"]
+        if len(named) == 1:
+            out.append(named[0])
+            continue
+        if named:
+            raise PlanError(
+                f"--target {target} is ambiguous: it names {' and '.join(sorted(named))}; "
+                "give the address"
+            )
+        known = [*state.resources, *(s.name for s in state.resources.values())]
+        close = difflib.get_close_matches(target, known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise PlanError(
+            f"unknown target {target}; {hint}a target is a name (support) or an address: "
+            "assistant.<name>, vector_store.<name> or file.<store>:<path> "
+            "(see 'assistops render' for what is declared)"
+        )
+    return list(dict.fromkeys(out))
+
+
+def _as_destroy(plan: Plan, declared: DesiredState) -> Plan:
+    """A destroy plan in the words of a destroy: nothing is an orphan ("no longer declared")
+    when everything goes, and an upload is named by the declared file it holds rather than
+    ``file.unused:...`` when exactly one live upload holds that content."""
+    by_sha: dict[str, str] = {}
+    for spec in declared.resources.values():
+        if isinstance(spec, FileSpec):
+            by_sha.setdefault(spec.sha256[:12], spec.address)
+    counts: dict[str, int] = {}
+    for rc in plan.resources:
+        if rc.kind == "file" and "@" in rc.address:
+            sha = rc.address.rsplit("@", 1)[1]
+            counts[sha] = counts.get(sha, 0) + 1
+    renamed: dict[str, str] = {}
+    for rc in plan.resources:
+        if rc.kind == "file" and "@" in rc.address:
+            sha = rc.address.rsplit("@", 1)[1]
+            if sha in by_sha and counts[sha] == 1:
+                renamed[rc.address] = by_sha[sha]
+    resources = [
+        rc.model_copy(
+            update={
+                "address": renamed.get(rc.address, rc.address),
+                "orphan": False,
+                "reasons": [] if rc.orphan and not rc.duplicate else rc.reasons,
+            }
+        )
+        for rc in plan.resources
+    ]
+    steps = [
+        s.model_copy(update={"address": renamed[s.address]}) if s.address in renamed else s
+        for s in plan.steps
+    ]
+    resources.sort(key=lambda r: (kinds.display_rank(r.kind), r.address))
+    return plan.model_copy(update={"resources": resources, "steps": steps, "destroy": True})
+
+
+def plan(start: Path, environment: str | None, options: PlanOptions | None = None) -> Plan:
+    """Compute the plan of one environment (default: the first declared; reads live state,
+    changes nothing)."""
     project = load_project(start)
+    environment = environment_name(project, environment)
     state = _desired_state(project, environment)  # bad input is refused before any connection
     reader = open_reader(project, environment)
     try:
@@ -304,14 +401,16 @@ def plan(start: Path, environment: str, options: PlanOptions | None = None) -> P
 
 def apply(
     start: Path,
-    environment: str,
+    environment: str | None,
     *,
     confirm: ConfirmFn,
     options: ApplyOptions | None = None,
 ) -> ApplyOutcome:
     """Plan (or load a saved plan and check it is fresh), confirm, apply, verify.
 
-    ``confirm`` sees the plan and returns False to cancel. After apply a fresh plan is computed:
+    ``environment`` None means the saved plan's, else the first declared; a saved plan made for
+    another environment than the one named is refused. ``confirm`` sees the plan and returns
+    False to cancel. After apply a fresh plan is computed:
     duplicates that the SDK's retries created meanwhile are removed (up to twice), and anything
     else left is reported by the caller as a failure.
     """
@@ -319,8 +418,18 @@ def apply(
     project = load_project(start)
     saved = read_plan(options.plan_file) if options.plan_file is not None else None
     if saved is not None:
+        if environment is not None and environment != saved.environment:
+            raise PlanError(
+                f"{options.plan_file} was made for environment '{saved.environment}', not "
+                f"'{environment}'; nothing was changed. Apply it without -e (it applies to "
+                f"'{saved.environment}'), or make a plan for '{environment}' with "
+                f"'assistops plan -e {environment} --out FILE'"
+            )
         environment = saved.environment
-        options = options.model_copy(update={"plan": PlanOptions()})
+        options = options.model_copy(
+            update={"plan": PlanOptions(targets=tuple(saved.targets), destroy=saved.destroy)}
+        )
+    environment = environment_name(project, environment)
     env = project.environment(environment)
     state = _desired_state(project, environment)  # bad input is refused before any connection
     writer = open_writer(project, environment)

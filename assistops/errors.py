@@ -72,6 +72,10 @@ class TemplateError(ConfigError):
 class ProviderError(AssistopsError):
     """A provider call failed; the message never contains the API key."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status the service answered, when it answered
+
 
 class SunsetError(ProviderError):
     """OpenAI's hosted assistants endpoint answered 404: it was sunset on 2026-08-26."""

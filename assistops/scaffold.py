@@ -9,8 +9,10 @@ from pathlib import Path
 
 from assistops.config.models import NAME_PATTERN
 from assistops.errors import AssistopsError
+from assistops.schemas import render_all
 
 SKELETON = "skeleton"
+SCHEMAS = "schemas"  # beside assistops.yaml, as in the repository's example project
 
 
 def project_name_for(folder: Path) -> str:
@@ -31,6 +33,10 @@ def init_project(folder: Path, name: str | None = None) -> list[Path]:
     for source, rel in _walk(root, ""):
         target = folder / (".gitignore" if rel == "gitignore" else rel)
         plan.append((target, source.read_text(encoding="utf-8").replace("{{ project }}", name)))
+    # the schemas of this version, which the YAML files' yaml-language-server comments name
+    for schema, text in render_all().items():
+        plan.append((folder / SCHEMAS / schema, text))
+    plan.sort(key=lambda item: item[0].as_posix())
     existing = [str(t) for t, _ in plan if t.exists()]
     if existing:
         raise AssistopsError(

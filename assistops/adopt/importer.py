@@ -21,7 +21,7 @@ from assistops.adopt.names import Layout, is_name, slug, unique
 from assistops.adopt.writer import ProjectFiles
 from assistops.api import open_writer, validate
 from assistops.config.project import Project, load_project
-from assistops.errors import MissingFilesError
+from assistops.errors import MissingFilesError, ProviderError
 from assistops.kinds.file import FileSpec
 from assistops.kinds.tags import OWNER_KEY, Owner
 from assistops.providers.base import Json, Writer
@@ -48,12 +48,22 @@ def import_assistant(
     agents = project.environment(environment).effective_api() == "agents"
     writer = open_writer(project, environment)
     try:
-        if agents:
-            raw = writer.retrieve_agent(assistant_id)
-            _refuse_tagged(raw, "agent", project, environment)
-        else:
-            raw = writer.retrieve_assistant(assistant_id)
-            _refuse_tagged(raw, "assistant", project, environment)
+        what = "agent" if agents else "assistant"
+        try:
+            raw = (
+                writer.retrieve_agent(assistant_id)
+                if agents
+                else writer.retrieve_assistant(assistant_id)
+            )
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+            raise AdoptError(
+                f"there is no {what} '{assistant_id}' in environment '{environment}' "
+                f"({writer.label}); nothing was written. Check the id: it is the provider's id "
+                f"of an existing {what}{'' if agents else ' (asst_...)'}"
+            ) from None
+        _refuse_tagged(raw, what, project, environment)
         logical = name or slug(raw.get("name"), raw["id"])
         if not is_name(logical):
             raise AdoptError(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from rich.console import Console
 
 from assistops.adopt.flow import Outcome
+from assistops.cli.options import shown_path
 
 _SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 
@@ -28,7 +30,7 @@ def print_outcome(out: Console, outcome: Outcome, *, verb: str) -> None:
             out.print(f"{title}:", markup=False)
             for line in lines:
                 out.print(f"  - {line}", markup=False)
-    command = f"assistops plan -C {root} -e {outcome.environment}"
+    command = f"assistops plan -C {shlex.quote(root)} -e {outcome.environment}"
     if not outcome.remaining:
         out.print(f"The next plan shows no changes for them ({command}).", markup=False)
     else:
@@ -57,7 +59,4 @@ def print_outcome(out: Console, outcome: Outcome, *, verb: str) -> None:
 
 
 def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
-        return str(path)
+    return shown_path(path)

@@ -2,33 +2,58 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from assistops import api
-from assistops.cli.console import make_console
-from assistops.cli.options import F, env_option, project_option, target_option
-from assistops.cli.plan import show_plan
+from assistops.cli.console import can_redraw, make_console, use_color
+from assistops.cli.options import (
+    F,
+    command,
+    env_option,
+    examples,
+    format_option,
+    global_options,
+    target_option,
+)
+from assistops.cli.plan import target_note
 from assistops.engine.options import Event
 from assistops.engine.plan import Plan
 from assistops.errors import PlanError
-from assistops.output import render_text
+from assistops.output import plan_document, render_compact, render_text
 
 
 class _Reporter:
-    """Shows apply's progress: a bar per indexing store on a terminal, lines otherwise."""
+    """Shows apply's progress on stderr, one line per step as each one finishes, its indexing
+    included (``attach files: vector_store.docs (4/4 files indexed)``); on a terminal a bar per
+    store while it indexes.
 
-    def __init__(self) -> None:
+    The live display starts with the first event, that is after the confirmation prompt: a
+    display running during the prompt would redraw over what the person types.
+    """
+
+    def __init__(self, *, quiet: bool = False) -> None:
         self.console = make_console(stderr=True)
-        self.live = sys.stderr.isatty()
+        self.live = can_redraw(sys.stderr) and not quiet
+        self.quiet = quiet
         self.progress: Progress | None = None
         self.tasks: dict[str, TaskID] = {}
+        self.indexed: dict[str, tuple[int, int]] = {}
 
     def __enter__(self) -> _Reporter:
-        if self.live:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def _bar(self, event: Event) -> None:
+        if self.progress is None:
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -37,42 +62,60 @@ class _Reporter:
                 transient=True,
             )
             self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        if event.address not in self.tasks:
+            self.tasks[event.address] = self.progress.add_task(
+                f"indexing {event.address}", total=event.total
+            )
+        self.progress.update(self.tasks[event.address], completed=event.done)
 
     def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
         if event.kind == "index":
-            if self.progress is not None:
-                if event.address not in self.tasks:
-                    self.tasks[event.address] = self.progress.add_task(
-                        f"indexing {event.address}", total=event.total
-                    )
-                self.progress.update(self.tasks[event.address], completed=event.done)
-            elif event.done == event.total:
-                self.console.print(
-                    f"  {event.address}: {event.done}/{event.total} files indexed", markup=False
-                )
+            self.indexed[event.address] = (event.done, event.total)
+            if self.live:
+                self._bar(event)
             return
         if event.kind == "phase":
             self.console.print(f"- {event.message} ({event.total})", markup=False)
         elif event.kind == "step":
-            self.console.print(f"  {event.message}: {event.address}", markup=False)
+            line = f"  {event.message}: {event.address}"
+            if event.address in self.indexed:
+                done, total = self.indexed.pop(event.address)
+                line += f" ({done}/{total} files indexed)"
+                if self.progress is not None and event.address in self.tasks:
+                    self.progress.remove_task(self.tasks.pop(event.address))
+            self.console.print(line, markup=False)
 
 
-def _confirm(auto_approve: bool, verb: str) -> api.ConfirmFn:
+def _confirm(*, auto_approve: bool, saved: bool, verb: str, fmt: str) -> api.ConfirmFn:
     def confirm(plan: Plan) -> bool:
-        if auto_approve:
+        if auto_approve or saved:
+            # what is about to change, one line a resource, before anything is done
+            if fmt != "json":
+                click.echo(render_compact(plan, color=use_color()), nl=False)
+                note = target_note(plan)
+                if note:
+                    click.echo(note)
             return True
         if not sys.stdin.isatty():
+            again = (
+                "assistops destroy --auto-approve"
+                if verb == "destroy"
+                else (
+                    "assistops apply --auto-approve, or save a plan with 'assistops plan --out "
+                    "FILE' and apply that file"
+                )
+            )
             raise PlanError(
                 f"refusing to {verb} without confirmation: standard input is not a terminal. "
-                "Review 'assistops plan' and pass --auto-approve (or apply a saved plan file "
-                "with --auto-approve)."
+                f"Review 'assistops plan{' --destroy' if verb == 'destroy' else ''}', then run "
+                f"{again}"
             )
-        click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
+        click.echo(render_text(plan, color=use_color()), nl=False)
+        note = target_note(plan)
+        if note:
+            click.echo(note)
         answer = click.prompt(
             f"\nDo you want to {verb} these changes in {plan.project}/{plan.environment}? "
             "Only 'yes' will be accepted",
@@ -85,8 +128,7 @@ def _confirm(auto_approve: bool, verb: str) -> api.ConfirmFn:
 
 
 def _run(
-    project: Path,
-    env: str,
+    env: str | None,
     *,
     plan_file: Path | None,
     targets: tuple[str, ...],
@@ -94,10 +136,16 @@ def _run(
     allow_delete: bool,
     concurrency: int,
     destroy: bool,
+    fmt: str,
 ) -> None:
     verb = "destroy" if destroy else "apply"
+    if fmt == "json" and not (auto_approve or plan_file):
+        raise click.UsageError(
+            f"--format json needs --auto-approve{' or a saved plan' if not destroy else ''}: "
+            "machine output has no prompt"
+        )
     out = make_console()
-    with _Reporter() as reporter:
+    with _Reporter(quiet=fmt == "json") as reporter:
         options = api.ApplyOptions(
             plan=api.PlanOptions(targets=targets, destroy=destroy),
             plan_file=plan_file,
@@ -105,38 +153,77 @@ def _run(
             concurrency=concurrency,
             on_event=reporter,
         )
-        outcome = api.apply(project, env, confirm=_confirm(auto_approve, verb), options=options)
-    if outcome.result is None:
-        out.print(
-            f"No changes. {outcome.plan.project}/{outcome.plan.environment} already "
-            "matches the declarations.",
-            markup=False,
+        confirm = _confirm(
+            auto_approve=auto_approve, saved=plan_file is not None, verb=verb, fmt=fmt
         )
-        return
-    s = outcome.plan.summary
-    out.print(
-        f"{verb.capitalize()} complete: {s.create} added, {s.update} changed, {s.replace} "
-        f"replaced, {s.delete} destroyed.",
-        markup=False,
-    )
-    if outcome.reconciled:
-        out.print(
-            f"Removed duplicates left by retried requests ({outcome.reconciled} round"
-            f"{'s' if outcome.reconciled > 1 else ''}).",
-            markup=False,
-        )
+        outcome = api.apply(Path("."), env, confirm=confirm, options=options)
+    plan = outcome.plan
     verify = outcome.verify
-    if verify is not None and verify.has_changes:
-        click.echo(show_plan(verify, "text", color=False), err=True, nl=False)
-        raise PlanError(
-            "apply finished but a fresh plan is not empty (shown above); this is a bug or "
-            "someone changed the environment meanwhile. Run 'assistops plan' to see it."
+    failed = verify is not None and verify.has_changes
+    if fmt == "json":
+        if not failed:
+            click.echo(json.dumps(_document(outcome, verb), indent=2, sort_keys=True))
+    elif outcome.result is None:
+        what = "nothing assistops manages is left" if destroy else "it already matches"
+        out.print(
+            f"No changes: {what} in {plan.project}/{plan.environment}.",
+            markup=False,
         )
-    out.print("Verified: a fresh plan shows no changes.", markup=False)
+    else:
+        s = plan.summary
+        out.print(
+            f"{verb.capitalize()} complete: {s.create} added, {s.update} changed, {s.replace} "
+            f"replaced, {s.delete} destroyed.",
+            markup=False,
+        )
+        if outcome.reconciled:
+            out.print(
+                f"Removed duplicates left by retried requests ({outcome.reconciled} round"
+                f"{'s' if outcome.reconciled > 1 else ''}).",
+                markup=False,
+            )
+        if not failed:
+            verified = (
+                f"Verified: nothing assistops manages is left in {plan.environment}."
+                if destroy
+                else "Verified: a fresh plan shows no changes."
+            )
+            out.print(verified, markup=False)
+    if failed and verify is not None:
+        if fmt != "json":
+            click.echo(render_text(verify, color=False), err=True, nl=False)
+        raise PlanError(
+            f"{verb} finished but a fresh plan is not empty (shown above); this is a bug or "
+            "someone changed the environment meanwhile. See it with: "
+            + command(f"plan -e {plan.environment}{' --destroy' if destroy else ''}")
+        )
+
+
+def _document(outcome: api.ApplyOutcome, verb: str) -> dict[str, Any]:
+    """What ``apply --format json`` prints (docs/cli.md): what was planned and done."""
+    s = outcome.plan.summary
+    return {
+        "format_version": 1,
+        "command": verb,
+        "project": outcome.plan.project,
+        "environment": outcome.plan.environment,
+        "applied": outcome.result is not None,
+        "summary": {
+            "create": s.create,
+            "update": s.update,
+            "replace": s.replace,
+            "delete": s.delete,
+        },
+        "verified": outcome.verify is None or not outcome.verify.has_changes,
+        "reconciled": outcome.reconciled,
+        "plan": plan_document(outcome.plan),
+    }
 
 
 def _common(func: F) -> F:
-    func = click.option("--auto-approve", is_flag=True, help="Skip the confirmation prompt.")(func)
+    func = click.option(
+        "--auto-approve", is_flag=True, help="Skip the confirmation prompt (the plan is shown)."
+    )(func)
     func = click.option(
         "--allow-delete", is_flag=True, help="Allow deletes in a protected environment."
     )(func)
@@ -147,27 +234,40 @@ def _common(func: F) -> F:
         show_default=True,
         help="Independent calls in flight at once.",
     )(func)
+    func = format_option("text", "json", default="text")(func)
     return func
 
 
 @click.command()
-@project_option
 @env_option
 @target_option
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @_common
+@global_options
+@examples(
+    "assistops apply                          # shows the plan, asks for 'yes'",
+    "assistops apply -e staging --auto-approve",
+    "assistops plan -e prod --out plan.json && assistops apply plan.json",
+    "assistops apply -e prod --target support",
+)
 def apply(
-    project: Path,
-    env: str,
+    env: str | None,
     targets: tuple[str, ...],
     plan_file: Path | None,
     auto_approve: bool,
     allow_delete: bool,
     concurrency: int,
+    fmt: str,
 ) -> None:
-    """Make ENV match the declarations (or apply a saved PLAN_FILE), then verify."""
+    """Make ENV match the declarations, then verify that a fresh plan is empty.
+
+    With PLAN_FILE (from 'plan --out'), apply exactly that plan, without a prompt: it was
+    reviewed when it was saved, and it is refused if anything changed since. Its environment
+    is the plan's; -e, if given, must name it.
+    """
+    if plan_file is not None and targets:
+        raise click.UsageError("a saved plan carries its own targets; drop --target")
     _run(
-        project,
         env,
         plan_file=plan_file,
         targets=targets,
@@ -175,19 +275,24 @@ def apply(
         allow_delete=allow_delete,
         concurrency=concurrency,
         destroy=False,
+        fmt=fmt,
     )
 
 
 @click.command()
-@project_option
 @env_option
 @_common
+@global_options
+@examples(
+    "assistops plan --destroy -e staging      # see what would go",
+    "assistops destroy -e staging",
+    "assistops destroy -e staging --auto-approve",
+)
 def destroy(
-    project: Path, env: str, auto_approve: bool, allow_delete: bool, concurrency: int
+    env: str | None, auto_approve: bool, allow_delete: bool, concurrency: int, fmt: str
 ) -> None:
     """Delete everything assistops manages in ENV (nothing else is touched)."""
     _run(
-        project,
         env,
         plan_file=None,
         targets=(),
@@ -195,4 +300,5 @@ def destroy(
         allow_delete=allow_delete,
         concurrency=concurrency,
         destroy=True,
+        fmt=fmt,
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from assistops.cli.apply import apply, destroy
+from assistops.cli.completion import completion
 from assistops.cli.export import export
 from assistops.cli.import_ import import_
 from assistops.cli.init import init
 from assistops.cli.plan import plan
 from assistops.cli.render import render
 from assistops.cli.serve import serve
+from assistops.cli.status import status
 from assistops.cli.validate import validate
 
 COMMANDS: list[click.Command] = [
@@ -18,9 +20,11 @@ COMMANDS: list[click.Command] = [
     validate,
     render,
     plan,
+    status,
     apply,
     destroy,
     import_,
     export,
     serve,
+    completion,
 ]

@@ -17,22 +17,35 @@ from ruamel.yaml.scalarstring import LiteralScalarString, SingleQuotedScalarStri
 
 from assistops import api
 from assistops.cli.console import make_console
-from assistops.cli.options import format_option, project_option
+from assistops.cli.options import (
+    complete_addresses,
+    env_option,
+    examples,
+    format_option,
+    global_options,
+)
 
 RESPONSES = ("responses", "responses-json")
 
 
 @click.command()
-@project_option
-@click.option("-e", "--env", "env", required=True, help="Environment to render.")
-@click.argument("names", nargs=-1)
+@env_option
+@click.argument("names", nargs=-1, shell_complete=complete_addresses)
 @format_option("yaml", "json", *RESPONSES, default="yaml")
-def render(project: Path, env: str, names: tuple[str, ...], fmt: str) -> None:
+@global_options
+@examples(
+    "assistops render                        # every resource, first environment declared",
+    "assistops render -e prod support        # one assistant by name (or address)",
+    "assistops render -e prod --format responses-json",
+)
+def render(env: str | None, names: tuple[str, ...], fmt: str) -> None:
     """Print the request bodies for each resource (or only NAMES), references as ${address}.
 
+    Offline: nothing is sent. NAMES are names (support) or addresses (assistant.support).
     --format responses (or responses-json) prints each assistant's Responses request
     instead, and on stderr what a request cannot express.
     """
+    project = Path(".")
     if fmt in RESPONSES:
         _responses(project, env, names, fmt)
         return
@@ -42,7 +55,7 @@ def render(project: Path, env: str, names: tuple[str, ...], fmt: str) -> None:
     _print(payloads, "json" if fmt == "json" else "yaml")
 
 
-def _responses(project: Path, env: str, names: tuple[str, ...], fmt: str) -> None:
+def _responses(project: Path, env: str | None, names: tuple[str, ...], fmt: str) -> None:
     found = api.responses_requests(project, env, list(names) or None)
     if found.unknown:
         raise click.UsageError(f"no assistant is named {', '.join(found.unknown)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -12,6 +13,7 @@ import click
 
 from assistops.backend import start_server
 from assistops.cli.console import make_console
+from assistops.cli.options import examples, global_options
 from assistops.config.project import PROJECT_FILE
 from assistops.errors import AssistopsError
 
@@ -65,17 +67,40 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     default=None,
     help="Require this bearer key (prefer --api-key-env: arguments show in process lists).",
 )
+@global_options
+@examples(
+    "assistops serve                         # http://127.0.0.1:8765/v1",
+    "assistops serve --port 0 --db :memory:  # a free port, nothing kept",
+    "ASSISTOPS_KEY=s3cret assistops serve --host 0.0.0.0 --api-key-env ASSISTOPS_KEY",
+)
 def serve(
     host: str, port: int, db: str | None, api_key_env: str | None, api_key: str | None
 ) -> None:
-    """Serve the local backend over HTTP until interrupted (Ctrl-C)."""
+    """Serve the local backend over HTTP until interrupted (Ctrl-C).
+
+    Any Assistants-compatible client can use it: point its base URL at the printed address.
+    """
     key = _resolve_key(api_key, api_key_env)
     if db is None:
         path = _project_dir(Path.cwd()) / DEFAULT_DB
         path.parent.mkdir(parents=True, exist_ok=True)
         db = str(path)
     console = make_console()
-    running = start_server(db, host=host, port=port, api_key=key)
+    try:
+        running = start_server(db, host=host, port=port, api_key=key)
+    except OSError as exc:
+        # a taken port or an address this machine does not have: say which, and what to do
+        why = exc.strerror or str(exc)
+        taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
+        advice = (
+            f"another program listens on port {port}; stop it or pick another with --port "
+            "(--port 0 picks a free one)"
+            if exc.errno == errno.EADDRINUSE
+            else "use a port above 1023 or run with the needed rights"
+            if taken
+            else "check --host: it must be an address of this machine (127.0.0.1, 0.0.0.0, ::1)"
+        )
+        raise AssistopsError(f"cannot listen on {host}:{port}: {why}; {advice}") from None
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         console.print(f"assistops local backend on {running.base_url}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -43,17 +44,26 @@ class Project:
         return self.config.project
 
     def environment_names(self) -> list[str]:
-        """Declared environments; ``local`` always exists."""
-        names = list(self.config.environments)
-        return names if LOCAL in names else [LOCAL, *names]
+        """The declared environments, in the order assistops.yaml lists them (no implicit one:
+        an environment exists when it is declared)."""
+        return list(self.config.environments)
+
+    def default_environment(self) -> str:
+        """The environment a command uses without ``-e``: the first one declared."""
+        names = self.environment_names()
+        if not names:
+            raise ConfigError([self._no_environment()])
+        return names[0]
 
     def environment(self, name: str) -> Environment:
         """An environment by name; raises ConfigError naming the choices."""
         if name in self.config.environments:
             return self.config.environments[name]
-        if name == LOCAL:
-            return Environment(provider="local")
-        choices = ", ".join(self.environment_names())
+        names = self.environment_names()
+        if not names:
+            raise ConfigError([self._no_environment()])
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(
             [
                 Problem(
@@ -61,9 +71,19 @@ class Project:
                     self.doc.line_of(("environments",)),
                     "environments",
                     f"no environment named '{name}'",
-                    f"use one of: {choices}",
+                    f"{hint}use one of: {', '.join(names)}",
                 )
             ]
+        )
+
+    def _no_environment(self) -> Problem:
+        return Problem(
+            PROJECT_FILE,
+            self.doc.line_of(("environments",)) or 1,
+            "environments",
+            "no environment is declared",
+            f"declare one, e.g. 'environments: {{{LOCAL}: {{provider: local}}}}' (the embedded "
+            "backend: no key, no network)",
         )
 
 
@@ -80,7 +100,7 @@ def find_root(start: Path) -> Path:
                 None,
                 "",
                 f"no {PROJECT_FILE} here or in any parent folder",
-                "run 'assistops init' to create a project, or pass --project DIR",
+                "run 'assistops init' to create a project, or pass -C DIR",
             )
         ]
     )
@@ -108,6 +128,16 @@ def unsafe_pattern(pattern: str) -> str | None:
 
 def load_project(start: Path) -> Project:
     """Load the project at or above ``start``; raise ConfigError listing every problem."""
+    project, problems = load_project_leniently(start)
+    if problems:
+        raise ConfigError(problems)
+    return project
+
+
+def load_project_leniently(start: Path) -> tuple[Project, list[Problem]]:
+    """The project at or above ``start`` without the declaration files that cannot be read,
+    and the problems of those: ``validate`` goes on to report what is wrong elsewhere.
+    Raises ConfigError only when assistops.yaml itself cannot be read."""
     root = find_root(start)
     doc = load_yaml(root / PROJECT_FILE, PROJECT_FILE)
     if not isinstance(doc.data, dict):
@@ -167,9 +197,7 @@ def load_project(start: Path) -> Project:
                     )
                     continue
                 problems.extend(_add(project, kind, path))
-    if problems:
-        raise ConfigError(problems)
-    return project
+    return project, problems
 
 
 def _add(project: Project, kind: str, path: Path) -> list[Problem]:

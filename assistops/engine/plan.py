@@ -72,6 +72,13 @@ class Plan(BaseModel):
     fingerprints: dict[str, str] = Field(
         default_factory=dict, description="Fingerprint of every live object read, by kind:id."
     )
+    destroy: bool = Field(False, description="A plan of removing everything managed.")
+    targets: list[str] = Field(
+        default_factory=list, description="The addresses --target limited the plan to."
+    )
+    left_out: int = Field(
+        0, description="Changes the whole project has that --target left out of this plan."
+    )
 
     @property
     def provider_label(self) -> str:

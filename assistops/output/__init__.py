@@ -1,6 +1,7 @@
 """Plan renderers: pure functions from a :class:`~assistops.engine.plan.Plan` to text.
 
     render_text(plan, color=False)   Terraform-like text for people
+    render_compact(plan)             one line a resource (apply --auto-approve)
     render_markdown(plan, limit=...) pull-request comments and $GITHUB_STEP_SUMMARY
     render_json(plan)                the versioned machine format (docs/plan-format.md)
 
@@ -11,7 +12,7 @@ from assistops.output.common import NO_CHANGES, summary_line
 from assistops.output.markdown import DEFAULT_LIMIT, GITHUB_COMMENT_LIMIT, render_markdown
 from assistops.output.plan_json import FORMAT_VERSION, plan_document, render_json
 from assistops.output.steps import describe_step, explain_steps
-from assistops.output.text import render_text
+from assistops.output.text import render_compact, render_text
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -21,6 +22,7 @@ __all__ = [
     "describe_step",
     "explain_steps",
     "plan_document",
+    "render_compact",
     "render_json",
     "render_markdown",
     "render_text",

@@ -2,8 +2,10 @@
 
 A heading with the summary line, a table with one row per change, then one collapsible
 ``<details>`` block per resource holding a ``diff`` code block. GitHub refuses comments longer
-than 65,536 characters, so the output stays under ``limit``: the heading and the table come
-first and are kept whole; details are cut, and the cut is said, when they do not fit.
+than 65,536 characters, so the output stays under ``limit`` by folding, in this order, and
+saying what it folded: details are cut first; when the table alone is too long it becomes a
+list of one short line per resource, grouped under the addresses' common prefixes; only when
+even that list does not fit are its last lines counted instead of shown.
 """
 
 from __future__ import annotations
@@ -66,9 +68,11 @@ def render_markdown(
     has steps but no resource changes), when it fits.
     """
     changes = plan.changes
-    head = _head(plan, limit)
+    head, listed = _head(plan, limit)
     if not changes and not plan.has_changes:
         return head
+    if listed:
+        return head  # too many changes for a table: every detail is folded, as it says
     parts = [head]
     room = limit - len(head) - _FOOTER_ROOM
     bodies = [(_summary(rc), _body(rc, context=context, max_lines=max_lines)) for rc in changes]
@@ -81,7 +85,10 @@ def render_markdown(
     shown = len(blocks)
     left = len(changes) - shown
     if left:
-        parts.append(f"_… {plural(left, 'more change')}; see the full plan in the job log._\n")
+        parts.append(
+            f"_Details of {plural(left, 'more change')} folded to fit GitHub's comment limit; "
+            "every change is listed above, and the full plan is in the job log._\n"
+        )
     elif steps or not changes:
         block = _details("What apply will do", _step_lines(plan))
         if len(block) + 1 <= room:
@@ -105,7 +112,9 @@ def _share(bodies: list[tuple[str, list[str]]], blocks: list[str], room: int) ->
 # -- heading and table ----------------------------------------------------------------------------
 
 
-def _head(plan: Plan, limit: int) -> str:
+def _head(plan: Plan, limit: int) -> tuple[str, bool]:
+    """The heading, the summary and the table, or, when the table is too long for ``limit``,
+    the one-line-per-resource list (then True)."""
     lines = [
         f"### assistops plan: {_code(plan.project)} / {_code(plan.environment)}",
         "",
@@ -129,23 +138,59 @@ def _head(plan: Plan, limit: int) -> str:
         ]
     changes = plan.changes
     if not changes:
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n", False
     head = "\n".join(lines) + "\n"
     table = [
         "| | Resource | Action | What changes | Flags |",
         "| :-: | --- | --- | --- | --- |",
+        *(_row(rc) for rc in changes),
     ]
-    # the table is never cut unless it alone would break the limit
     room = limit - len(head) - _FOOTER_ROOM
-    used = sum(len(row) + 1 for row in table)
-    for i, rc in enumerate(changes):
-        row = _row(rc)
-        if used + len(row) + 1 > room:
-            table.append(f"\n_… {plural(len(changes) - i, 'more row')} not shown._")
+    text = "\n".join(table) + "\n"
+    if len(text) <= room:
+        return head + text, False
+    # too many rows for a table: one short line per resource instead, details folded
+    return head + _compact(changes, room), True
+
+
+def _compact(changes: list[ResourceChange], room: int) -> str:
+    """One line per resource in a ``diff`` block (GitHub colours ``+`` and ``-``), under
+    ``# <prefix> (<count>)`` lines naming the common part of the addresses that follow."""
+    note = (
+        f"_{plural(len(changes), 'change')}: too many for a table within GitHub's comment "
+        "limit, so each is one line below, grouped by address prefix; their details are "
+        "folded (the full plan is in the job log)._\n\n"
+    )
+    lines: list[str] = []
+    for prefix, group in _groups(changes):
+        lines.append(f"# {prefix} ({len(group)})")
+        lines += [f"{SYMBOLS[rc.action]} {rest}" for rc, rest in group]
+    fence = _fence(lines)
+    fixed = len(note) + len(f"{fence}diff\n{fence}\n") + _FOOTER_ROOM
+    kept, used = [], fixed
+    for i, line in enumerate(lines):
+        if used + len(line) + 1 > room:
+            left = sum(1 for rest in lines[i:] if not rest.startswith("# "))
+            kept.append(f"# … {plural(left, 'more resource')} not shown: see the job log")
             break
-        table.append(row)
-        used += len(row) + 1
-    return head + "\n".join(table) + "\n"
+        kept.append(line)
+        used += len(line) + 1
+    body = "".join(line + "\n" for line in kept)
+    return f"{note}{fence}diff\n{body}{fence}\n"
+
+
+def _groups(changes: list[ResourceChange]) -> list[tuple[str, list[tuple[ResourceChange, str]]]]:
+    """Consecutive changes sharing an address prefix (``assistant.``, or a file's
+    ``file.<store>:<folder>/``), each with the rest of its address."""
+    out: list[tuple[str, list[tuple[ResourceChange, str]]]] = []
+    for rc in changes:
+        cut = rc.address.rfind("/") + 1 or rc.address.find(":") + 1 or rc.address.find(".") + 1
+        prefix, rest = rc.address[:cut], rc.address[cut:]
+        if out and out[-1][0] == prefix:
+            out[-1][1].append((rc, rest))
+        else:
+            out.append((prefix, [(rc, rest)]))
+    return out
 
 
 def _row(rc: ResourceChange) -> str:

@@ -54,6 +54,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "resources": [_resource(r) for r in plan.resources],
         "steps": [_step(s) for s in plan.steps],
         "fingerprints": dict(plan.fingerprints),
+        "destroy": plan.destroy,
+        "targets": list(plan.targets),
+        "left_out": plan.left_out,
     }
 
 

@@ -115,6 +115,31 @@ def render_text(
     return "\n".join(out) + "\n"
 
 
+def render_compact(plan: Plan, *, color: bool = False) -> str:
+    """The plan one line a resource (what ``apply --auto-approve`` prints before it acts):
+    the header, ``+ address``, ``~ address (id): changed paths``, ``- address (id)``, and the
+    summary line."""
+    paint = _Painter(color)
+    out = [_header(plan)]
+    for rc in plan.changes:
+        ident = f" ({rc.id})" if rc.id else ""
+        line = paint(SYMBOLS[rc.action].rjust(3), _style(rc.action)) + f" {rc.address}{ident}"
+        detail = ", ".join(dict.fromkeys(c.path for c in rc.changes))
+        why = list(reasons(rc)) if rc.action != "update" else []
+        if rc.drift:
+            why.insert(0, "drift")
+        elif rc.duplicate:
+            why.insert(0, "duplicate")
+        elif rc.orphan:
+            why.insert(0, "no longer declared")
+        said = "; ".join(x for x in (detail, *why) if x)
+        out.append(line + (f": {said}" if said else ""))
+    if plan.has_changes and not plan.changes:
+        out += [f"    {d}" for _, descriptions in explain_steps(plan) for d in descriptions]
+    out.append(paint(summary_line(plan), "bold"))
+    return "\n".join(out) + "\n"
+
+
 def _header(plan: Plan) -> str:
     return (
         f"assistops plan: project {plan.project}, environment {plan.environment}"

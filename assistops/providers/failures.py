@@ -76,7 +76,8 @@ def provider_error(exc: openai.OpenAIError, ctx: CallContext) -> ProviderError:
             text += f"; {advice}"
     else:
         text = f"{ctx.label}: {exc}"
-    return ProviderError(_clean(text, ctx))
+    answered = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+    return ProviderError(_clean(text, ctx), status=answered)
 
 
 def _clean(text: str, ctx: CallContext) -> str:

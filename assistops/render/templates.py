@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 import traceback
 from collections.abc import Callable, Generator, Mapping
@@ -168,15 +170,18 @@ def render(
         ]
     except UndefinedError as exc:
         file, line = _where(sys.exc_info()[2], template, origin)
+        hint = (
+            "define it under 'variables' (project, environment or assistant), "
+            "or guard it with {% if x is defined %}"
+        )
+        missing = re.fullmatch(r"'([^']+)' is undefined", exc.message or "")
+        if missing:
+            known = [str(k) for k in context if not str(k).startswith("_")]
+            close = difflib.get_close_matches(missing.group(1), known, n=1, cutoff=0.6)
+            if close:
+                hint = f"did you mean '{close[0]}'? Otherwise {hint}"
         return None, [
-            Problem(
-                file,
-                line,
-                field,
-                f"undefined template variable: {exc.message}",
-                "define it under 'variables' (project, environment or assistant), "
-                "or guard it with {% if x is defined %}",
-            )
+            Problem(file, line, field, f"undefined template variable: {exc.message}", hint)
         ]
     except SecurityError as exc:
         file, line = _where(sys.exc_info()[2], template, origin)

@@ -21,6 +21,9 @@ SKELETON_FILES = {
     "knowledge/docs.yaml",
     "knowledge/docs/getting-started.md",
     "partials/style.md.j2",
+    "schemas/assistant.schema.json",
+    "schemas/project.schema.json",
+    "schemas/vector-store.schema.json",
 }
 
 

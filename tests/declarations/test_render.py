@@ -139,15 +139,16 @@ def test_names_select_resources() -> None:
 def test_unknown_name_is_a_usage_error() -> None:
     result = run("render", "-C", EXAMPLE, "-e", "local", "suport")
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # every error exits 1; 2 means "changes" (docs/cli.md)
     assert "nothing declared is named suport" in result.stderr
 
 
-def test_environment_is_required() -> None:
-    result = run("render", "-C", EXAMPLE)
+def test_without_e_render_uses_the_first_declared_environment() -> None:
+    result = run("render", "-C", EXAMPLE, "--format", "json")
 
-    assert result.exit_code == 2
-    assert "Missing option '-e'" in result.stderr
+    assert result.exit_code == 0, result.output
+    support = next(p for p in json.loads(result.stdout) if p["address"] == "assistant.support")
+    assert support["body"]["metadata"]["assistops"] == "acme-support/local/assistant.support"
 
 
 def test_unknown_environment_is_a_clear_error() -> None:
@@ -204,7 +205,7 @@ def test_partials_folder_serves_bare_names_and_macros(tmp_path: Path) -> None:
         tmp_path,
         {
             "assistops.yaml": "project: demo\npaths:\n  partials: shared/templates\n"
-            "defaults:\n  model: gpt-4o-mini\n",
+            "defaults:\n  model: gpt-4o-mini\nenvironments:\n  local: {provider: local}\n",
             "assistants/helper/instructions.md.j2": (
                 '{% from "macros.md.j2" import rule %}\n'
                 '{% include "tone.md.j2" %}\n'

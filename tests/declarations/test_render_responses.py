@@ -162,7 +162,7 @@ def test_yaml_is_the_same_requests() -> None:
 def test_an_unknown_name_is_an_error(names: tuple[str, ...]) -> None:
     result = run("render", "-C", EXAMPLE, "-e", "local", "--format", "responses", *names)
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "no assistant is named " in result.stderr
     assert result.stdout == ""
 

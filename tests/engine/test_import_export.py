@@ -349,7 +349,7 @@ def test_account_export_adopts_untagged_and_skips_foreign(
         [
             "export",
             str(dest),
-            "--project",
+            "--name",
             "bootstrap",
             "--base-url",
             backend.base_url,
@@ -387,7 +387,7 @@ def test_account_export_without_needed_files_writes_nothing(
         [
             "export",
             str(dest),
-            "--project",
+            "--name",
             "bootstrap",
             "--base-url",
             backend.base_url,

@@ -124,7 +124,8 @@ def test_a_huge_plan_fits_in_a_pull_request_comment(plan_factory: PlanFactory) -
     shown = len(details_blocks(md))
     assert 0 < shown < 200
     assert md.rstrip().endswith(
-        f"_… {200 - shown} more changes; see the full plan in the job log._"
+        f"_Details of {200 - shown} more changes folded to fit GitHub's comment limit; "
+        "every change is listed above, and the full plan is in the job log._"
     )
 
 
@@ -137,7 +138,7 @@ def test_the_block_that_does_not_fit_is_cut_inside(plan_factory: PlanFactory) ->
     assert note is not None
     shown = len(re.findall(r"^[+-]assistant 0 rule", only, flags=re.M))
     assert shown + int(note.group(1)) == 2 * 2000  # every changed line is shown or counted
-    assert "more changes" not in md
+    assert "more changes folded" not in md
 
 
 def test_small_limits_are_respected(plan_factory: PlanFactory) -> None:

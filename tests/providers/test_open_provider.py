@@ -46,10 +46,10 @@ def test_local_environments_are_separate_and_database_is_configurable(tmp_path: 
     finally:
         qa.close()
     assert (tmp_path / "state" / "qa.sqlite").is_file()
-    # the implicit "local" environment needs no declaration
-    implicit = open_provider(project, "local", environ={})
-    implicit.close()
-    assert (tmp_path / ".assistops" / "local.db").is_file()
+    # an environment exists when it is declared: there is no implicit "local" (docs/cli.md)
+    with pytest.raises(ConfigError, match="no environment named 'local'"):
+        open_provider(project, "local", environ={})
+    assert not (tmp_path / ".assistops" / "local.db").exists()
 
 
 def test_closing_the_local_provider_stops_its_server(tmp_path: Path) -> None:
