@@ -330,6 +330,13 @@ def resolve_targets(state: DesiredState, targets: tuple[str, ...] | list[str]) -
             out.append(target)
             continue
         named = [a for a, s in state.resources.items() if s.name == target and s.kind != "file"]
+        # an assistant of a responses environment is part of its release, published whole
+        named += [
+            a
+            for a, s in state.resources.items()
+            if isinstance(s, ReleaseSpec)
+            and target in {*s.assistants, *(spec.address for spec in s.assistants.values())}
+        ]
         if len(named) == 1:
             out.append(named[0])
             continue

@@ -309,3 +309,20 @@ def test_targeting_the_release_brings_its_stores_and_their_files(
     assert store.file_counts.completed == 4
     support = assistops.load_release(client, "acme-support", ENV).request("support")
     assert support["tools"][0]["vector_store_ids"] == [store.id]
+
+
+def test_targeting_an_assistant_targets_its_release_which_is_published_whole(
+    releases_project: Path,
+) -> None:
+    _apply(releases_project)
+    _edit(releases_project / "support" / "instructions.md.j2", "never guess", "do not guess")
+    _edit(releases_project / "triage" / "assistant.yaml", "Classify", "Sort")
+    for target in ("support", "assistant.support"):
+        plan = _plan_json(releases_project, "--target", target)
+        [change] = [r for r in plan["resources"] if r["action"] != "no-op"]
+        assert change["address"] == "release.acme-support"
+        # one file holds every assistant: the plan shows all it publishes
+        assert [c["path"] for c in change["changes"]] == [
+            "support.instructions",
+            "triage.instructions",
+        ]
