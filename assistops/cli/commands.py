@@ -1,30 +1,89 @@
-"""The list of commands; each lives in its own module and is added to the group here."""
+"""The table of commands: each lives in its own module, imported only when it runs.
+
+``assistops --help`` and shell completion read the summaries below and import no command, so
+they stay quick; ``assistops plan`` imports the plan command and what it uses, not the backend
+of ``serve`` or the writers of ``apply``. A test checks each summary against its command.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+
 import click
 
-from assistops.cli.apply import apply, destroy
-from assistops.cli.completion import completion
-from assistops.cli.export import export
-from assistops.cli.import_ import import_
-from assistops.cli.init import init
-from assistops.cli.plan import plan
-from assistops.cli.render import render
-from assistops.cli.serve import serve
-from assistops.cli.status import status
-from assistops.cli.validate import validate
 
-COMMANDS: list[click.Command] = [
-    init,
-    validate,
-    render,
-    plan,
-    status,
-    apply,
-    destroy,
-    import_,
-    export,
-    serve,
-    completion,
-]
+@dataclass(frozen=True)
+class Entry:
+    """Where a command lives, and its one-line summary for the command list."""
+
+    module: str
+    attribute: str
+    summary: str
+
+
+COMMANDS: dict[str, Entry] = {
+    "init": Entry(
+        "assistops.cli.init",
+        "init",
+        "Create a new project in DIRECTORY (default: here) that validates out of the box.",
+    ),
+    "validate": Entry(
+        "assistops.cli.validate",
+        "validate",
+        "Check declarations, templates, files and schemas offline (no API key, no network).",
+    ),
+    "render": Entry(
+        "assistops.cli.render",
+        "render",
+        "Print the request bodies for each resource (or only NAMES), references as ${address}.",
+    ),
+    "plan": Entry(
+        "assistops.cli.plan",
+        "plan",
+        "Compare the declarations with live state in ENV and show what apply would change.",
+    ),
+    "status": Entry(
+        "assistops.cli.status",
+        "status",
+        "List what assistops manages in ENV, with each resource's id and state.",
+    ),
+    "apply": Entry(
+        "assistops.cli.apply",
+        "apply",
+        "Make ENV match the declarations, then verify that a fresh plan is empty.",
+    ),
+    "destroy": Entry(
+        "assistops.cli.apply",
+        "destroy",
+        "Delete everything assistops manages in ENV (nothing else is touched).",
+    ),
+    "import": Entry(
+        "assistops.cli.import_",
+        "import_",
+        "Write ASSISTANT_ID (and its vector store and files) as declarations, then tag it.",
+    ),
+    "export": Entry(
+        "assistops.cli.export",
+        "export",
+        "Write assistants as a new project in DIRECTORY whose plan is empty.",
+    ),
+    "serve": Entry(
+        "assistops.cli.serve",
+        "serve",
+        "Serve the local backend over HTTP until interrupted (Ctrl-C).",
+    ),
+    "completion": Entry(
+        "assistops.cli.completion",
+        "completion",
+        "Print the completion script of SHELL (bash, zsh or fish).",
+    ),
+}
+
+
+def load(name: str) -> click.Command:
+    """The command called ``name`` (its module imported now)."""
+    entry = COMMANDS[name]
+    command = getattr(importlib.import_module(entry.module), entry.attribute)
+    assert isinstance(command, click.Command)
+    return command

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from assistops import __version__
-from assistops.cli.commands import COMMANDS
+from assistops.cli.commands import COMMANDS, load
 from assistops.cli.console import use_color
 from assistops.cli.options import current, examples, global_options, invocation
 from assistops.errors import AssistopsError, ConfigError, Problem
@@ -75,7 +75,29 @@ def _report(exc: BaseException, message: str, args: Sequence[str], after: str = 
 
 
 class AssistopsGroup(click.Group):
-    """Runs one command and turns any error into one clear message and exit code 1."""
+    """Runs one command and turns any error into one clear message and exit code 1.
+
+    Commands come from ``cli.commands``: listed from its table, imported when one runs.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, in the table's order."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, imported now; None for an unknown name (click says so)."""
+        return load(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, from the summaries (no command imported)."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            # a placeholder command shortens the summary exactly as click does its own
+            (name, click.Command(name, help=entry.summary).get_short_help_str(limit))
+            for name, entry in COMMANDS.items()
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(
         self,
@@ -134,10 +156,6 @@ def cli() -> None:
     Options before or after a command mean the same: -C DIR, --no-color, --debug. Exit
     codes: 0 success, 2 changes (plan --detailed-exitcode only), 1 any error.
     """
-
-
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main() -> None:

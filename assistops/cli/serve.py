@@ -11,7 +11,6 @@ from types import FrameType
 
 import click
 
-from assistops.backend import start_server
 from assistops.cli.console import make_console
 from assistops.cli.options import examples, global_options
 from assistops.config.project import PROJECT_FILE
@@ -80,6 +79,8 @@ def serve(
 
     Any Assistants-compatible client can use it: point its base URL at the printed address.
     """
+    from assistops.backend import start_server  # only serve needs the server
+
     key = _resolve_key(api_key, api_key_env)
     if db is None:
         path = _project_dir(Path.cwd()) / DEFAULT_DB

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from assistops.cli.commands import COMMANDS
+from assistops.cli.commands import COMMANDS, load
 
 from .helpers import SCRIPT, call, run
 
-NAMES = sorted(c.name for c in COMMANDS if c.name)
+NAMES = sorted(COMMANDS)
 
 
 def test_every_command_takes_the_global_options_after_its_name_too() -> None:
@@ -160,3 +161,28 @@ def test_version_and_json_usage_errors(project: Path) -> None:
     assert doc["error"]["code"] == "usage"
     assert doc["error"]["message"] == "No such option '--bogus'. Did you mean '--out'?"
     assert doc["exit_code"] == 1
+
+
+def test_the_command_list_says_what_each_command_says_of_itself() -> None:
+    for name, entry in COMMANDS.items():
+        command = load(name)
+        assert command.name == name
+        assert command.get_short_help_str(limit=300) == entry.summary, name
+
+
+def test_help_and_validate_import_neither_the_backend_nor_the_sdk(tmp_path: Path) -> None:
+    # the command list comes from the table; validate reads files only
+    probe = (
+        "import sys\n"
+        "from assistops.cli.main import cli\n"
+        "for args in (['--help'], ['validate', '-C', sys.argv[1]]):\n"
+        "    cli.main(args, standalone_mode=False)\n"
+        "loaded = [m for m in sys.modules if m.startswith(('assistops.backend', 'openai'))]\n"
+        "print('LOADED', loaded)\n"
+    )
+    example = Path(__file__).resolve().parents[2] / "assistants"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(example)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout
