@@ -51,6 +51,8 @@ VECTOR_STORE_EXPIRY_DAYS_MIN, VECTOR_STORE_EXPIRY_DAYS_MAX = 1, 365  # VectorSto
 VECTOR_STORE_CREATE_FILE_IDS_MAX = 500
 FILE_BATCH_MAX = 2000
 FILE_EXPIRY_SECONDS_MIN, FILE_EXPIRY_SECONDS_MAX = 3600, 2_592_000  # FileExpirationAfter
+#: The largest file the service takes (POST /files: "Individual files can be up to 512 MB").
+FILE_BYTES_MAX = 512 * 1024 * 1024
 FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100

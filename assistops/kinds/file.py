@@ -41,6 +41,8 @@ from assistops.providers.base import Json, Reader
 AttributeValue = str | int | float | bool
 
 UPLOAD = Phase(10, "upload files")
+#: How much of a file is read at a time to hash it before its upload.
+UPLOAD_CHUNK_BYTES = 1 << 20
 DELETE_FILES = Phase(90, "delete files")
 
 
@@ -150,13 +152,18 @@ class UploadFile(StepBase):
         return {self.address, *self.serves}
 
     def run(self, ctx: ApplyContext) -> None:
-        """Upload the content, checking it is still what the plan hashed."""
-        data = (ctx.root / self.path).read_bytes()
-        if hashlib.sha256(data).hexdigest() != self.sha256:
-            raise PlanError(
-                f"{self.path} changed after the plan was made; run 'assistops plan' again"
-            )
-        uploaded = ctx.writer.upload_file(self.filename, data)
+        """Upload the content, checking it is still what the plan hashed; both passes read the
+        file in chunks (the upload streams it), so memory stays flat however large it is."""
+        with (ctx.root / self.path).open("rb") as handle:
+            digest = hashlib.sha256()
+            while chunk := handle.read(UPLOAD_CHUNK_BYTES):
+                digest.update(chunk)
+            if digest.hexdigest() != self.sha256:
+                raise PlanError(
+                    f"{self.path} changed after the plan was made; run 'assistops plan' again"
+                )
+            handle.seek(0)
+            uploaded = ctx.writer.upload_file(self.filename, handle)
         ctx.record(f"sha:{self.sha256}", uploaded["id"])
 
     def describe(self) -> str:

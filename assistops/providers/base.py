@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 Json = dict[str, Any]
 
@@ -115,8 +115,11 @@ class Writer(Reader):
         """``DELETE /vector_stores/{id}``; already gone is fine."""
 
     @abstractmethod
-    def upload_file(self, filename: str, content: bytes, purpose: str = "assistants") -> Json:
-        """``POST /files`` with ``purpose`` (``assistants`` unless said)."""
+    def upload_file(
+        self, filename: str, content: bytes | BinaryIO, purpose: str = "assistants"
+    ) -> Json:
+        """``POST /files`` with ``purpose`` (``assistants`` unless said); an open binary file
+        is streamed (and read again from its start on a retry)."""
 
     @abstractmethod
     def delete_file(self, file_id: str) -> None:

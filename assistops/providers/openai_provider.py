@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
 import openai
 from pydantic import BaseModel
@@ -201,8 +201,10 @@ class OpenAIProvider(Writer):
         """``DELETE /vector_stores/{id}``; already gone is fine."""
         self._delete(lambda: self.client.vector_stores.delete(vector_store_id))
 
-    def upload_file(self, filename: str, content: bytes, purpose: str = FILE_PURPOSE) -> Json:
-        """``POST /files`` (multipart) with ``purpose``."""
+    def upload_file(
+        self, filename: str, content: bytes | BinaryIO, purpose: str = FILE_PURPOSE
+    ) -> Json:
+        """``POST /files`` (multipart) with ``purpose``; a file is streamed in chunks."""
         return self._call(
             lambda: dump(
                 self.client.files.create(file=(filename, content), purpose=cast(Any, purpose))

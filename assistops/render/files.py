@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistops.config.project import relative, unsafe_pattern
 from assistops.errors import Problem
+from assistops.limits import FILE_BYTES_MAX
 
 Locate = Callable[[tuple[str | int, ...]], tuple[str, int | None]]
 
@@ -52,18 +53,43 @@ class LocalFile:
     bytes: int
 
 
+#: Files are read this much at a time: hashing and the secret scan never hold a whole file.
+CHUNK_BYTES = 1 << 20
+#: Bytes of one chunk kept before the next, so a secret across a boundary is still found
+#: (longer than any match of SECRET_PATTERNS' prefixes).
+_OVERLAP = 4096
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What reading a file once told: its sha256, size, and the secret it holds, if any."""
+
+    sha256: str
+    bytes: int
+    secret: str | None
+
+
 class FileCache:
-    """Hashes each file once per run, however many environments use it."""
+    """Reads each file once per run, in chunks, however many environments use it."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._cache: dict[Path, tuple[str, int, bytes]] = {}
+        self._cache: dict[Path, Scanned] = {}
 
-    def read(self, path: Path) -> tuple[str, int, bytes]:
-        """(sha256, size, head) of a file; head is scanned for secrets."""
+    def read(self, path: Path) -> Scanned:
+        """Hash and scan a file in chunks of CHUNK_BYTES (memory stays flat)."""
         if path not in self._cache:
-            data = path.read_bytes()
-            self._cache[path] = (hashlib.sha256(data).hexdigest(), len(data), data)
+            digest = hashlib.sha256()
+            size, secret, tail = 0, None, b""
+            with path.open("rb") as handle:
+                while chunk := handle.read(CHUNK_BYTES):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    window = tail + chunk
+                    if secret is None:
+                        secret = next((lb for rx, lb in SECRET_PATTERNS if rx.search(window)), None)
+                    tail = window[-_OVERLAP:]
+            self._cache[path] = Scanned(digest.hexdigest(), size, secret)
         return self._cache[path]
 
 
@@ -107,8 +133,8 @@ def resolve_globs(
                 problems.append(problem)
                 continue
             if rel not in found:
-                sha, size, _ = cache.read(path.resolve())
-                found[rel] = LocalFile(rel, sha, size)
+                scanned = cache.read(path.resolve())
+                found[rel] = LocalFile(rel, scanned.sha256, scanned.bytes)
     return list(found.values()), problems
 
 
@@ -148,14 +174,23 @@ def _check(
             f"{rel} looks like a credentials file and is never uploaded",
             "exclude it, or rename it if it holds no secret",
         )
-    _, _, data = cache.read(real)
-    for pattern, label in SECRET_PATTERNS:
-        if pattern.search(data):
-            return Problem(
-                file,
-                line,
-                where,
-                f"{rel} contains what looks like {label}; it is not uploaded",
-                "remove the secret from the file, or exclude the file",
-            )
+    size = real.stat().st_size
+    if size > FILE_BYTES_MAX:  # refused before it is read
+        return Problem(
+            file,
+            line,
+            where,
+            f"{rel} is {size:,} bytes; the service takes files up to {FILE_BYTES_MAX:,} bytes "
+            f"({FILE_BYTES_MAX // 2**20} MiB)",
+            "split the file, or exclude it",
+        )
+    label = cache.read(real).secret
+    if label is not None:
+        return Problem(
+            file,
+            line,
+            where,
+            f"{rel} contains what looks like {label}; it is not uploaded",
+            "remove the secret from the file, or exclude the file",
+        )
     return None
