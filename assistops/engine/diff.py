@@ -9,6 +9,7 @@ with deepdiff (the only module that uses it) and returns typed changes.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -24,6 +25,10 @@ __all__ = ["FieldChange", "breaking_changes", "compare", "text_diff"]
 
 def compare(desired: Projection, live: Projection) -> list[FieldChange]:
     """Field-level changes from live to desired."""
+    # most resources of most plans are unchanged: no need for deepdiff's walk (JSON text, not
+    # ==, so that True and 1, or 1 and 1.0, still go to deepdiff as before)
+    if _text(desired) == _text(live):
+        return []
     changes: list[FieldChange] = []
     tree = DeepDiff(live, desired, view="tree", verbose_level=2)
     schema_roots: dict[str, tuple[Any, Any]] = {}
@@ -57,6 +62,10 @@ def compare(desired: Projection, live: Projection) -> list[FieldChange]:
         )
         for c in out
     ]
+
+
+def _text(value: Projection) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _breaking_prefix(path: str, breaking: dict[str, str]) -> str | None:
