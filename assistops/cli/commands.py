@@ -13,6 +13,7 @@ from assistops.cli.plan import plan
 from assistops.cli.render import render
 from assistops.cli.serve import serve
 from assistops.cli.status import status
+from assistops.cli.test import test
 from assistops.cli.validate import validate
 
 COMMANDS: list[click.Command] = [
@@ -23,6 +24,7 @@ COMMANDS: list[click.Command] = [
     status,
     apply,
     destroy,
+    test,
     import_,
     export,
     serve,
