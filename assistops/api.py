@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistops import kinds, limits
 from assistops.config.project import PROJECT_FILE, Project, load_project, load_project_leniently
+from assistops.conversations.chat import Chat
 from assistops.conversations.declarations import LoadedTest, check_against, load_tests
 from assistops.conversations.handlers import Handlers
 from assistops.conversations.results import TestReport, TestResult
@@ -79,6 +80,7 @@ __all__ = [
     "ValidationReport",
     "addresses",
     "apply",
+    "chat",
     "compute_plan",
     "conversation_tests",
     "desired",
@@ -729,5 +731,48 @@ def _test_target(
                     project, scope.environment, writer, PlanOptions(destroy=True), state=scope
                 )
                 apply_plan(gone, writer, project.root, apply_options)
+        finally:
+            writer.close()
+
+
+@contextmanager
+def chat(start: Path, environment: str | None, assistant: str) -> Iterator[Chat]:
+    """A chat session with ``assistant`` as ``environment`` runs it; every thread it made is
+    deleted when the block ends. Function calls go to the handlers its tests name (the first
+    test naming one wins), else to the person (``Chat.send``'s ``ask``)."""
+    project = load_project(start)
+    environment = environment_name(project, environment)
+    state = _desired_state(project, environment)
+    refuse_agents(environment, state.api)
+    if assistant not in project.assistants:
+        close = difflib.get_close_matches(assistant, sorted(project.assistants), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConversationError(
+            f"no assistant named '{assistant}'; {hint}the assistants: "
+            f"{', '.join(sorted(project.assistants))}"
+        )
+    tests, _problems = load_tests(project)  # a broken test file does not stop a chat
+    refs: dict[str, str] = {}
+    for test in tests:
+        if test.assistant == assistant:
+            for name, answer in test.spec.functions.items():
+                if answer.handler is not None:
+                    refs.setdefault(name, answer.handler)
+    loader = Handlers(project.root)
+    handlers = {name: (ref, loader.get(ref)) for name, ref in refs.items()}
+    writer = open_writer(project, environment)
+    session: Chat | None = None
+    try:
+        plan_now = compute_plan(project, environment, ReadOnly(writer), state=state)
+        hint = f"run 'assistops apply -e {environment}' first"
+        target, _notes = find_target(
+            writer, sessions_of(writer), state, plan_now, [assistant], apply_hint=hint
+        )
+        session = Chat(target, assistant, handlers)
+        yield session
+    finally:
+        try:
+            if session is not None:
+                session.close()
         finally:
             writer.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from assistops.cli.apply import apply, destroy
+from assistops.cli.chat import chat
 from assistops.cli.completion import completion
 from assistops.cli.export import export
 from assistops.cli.import_ import import_
@@ -25,6 +26,7 @@ COMMANDS: list[click.Command] = [
     apply,
     destroy,
     test,
+    chat,
     import_,
     export,
     serve,

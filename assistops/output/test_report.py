@@ -110,6 +110,11 @@ def _turn(number: int, turn: TurnResult) -> list[str]:
     return out
 
 
+def step_lines(step: Step) -> list[str]:
+    """One run step (or output item) as it shows in a transcript."""
+    return _step(step)
+
+
 def _step(step: Step) -> list[str]:
     head = f"        step {step.id} {step.type} ({step.status})"
     if step.message_id and step.type == "message_creation":
