@@ -34,7 +34,7 @@ from assistops.conversations.handlers import Handlers
 from assistops.conversations.results import TestReport, TestResult
 from assistops.conversations.runner import RunnerOptions, load_handlers
 from assistops.conversations.runner import run_tests as run_conversation_tests
-from assistops.conversations.target import find_target, refuse_agents
+from assistops.conversations.target import CONVERSATION_APIS, find_target, refuse_agents
 from assistops.engine.apply import ApplyResult, apply_plan
 from assistops.engine.live import read_live
 from assistops.engine.locking import exclusive
@@ -149,6 +149,8 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
         except ConfigError as exc:
             problems += exc.problems
     renderer = Renderer(project)
+    tests, test_problems = load_tests(project)
+    problems += test_problems
     found: dict[Problem, list[str]] = {}
     for name in names:
         try:
@@ -157,7 +159,11 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
             problems += exc.problems
             continue
         rendered = renderer.render(name)
-        for problem in rendered.problems + check(project, rendered):
+        for problem in (
+            rendered.problems
+            + check(project, rendered)
+            + _test_problems(tests, rendered.state, rendered.assistants)
+        ):
             found.setdefault(problem, []).append(name)
     checked = [n for n in names if n in project.environment_names()]
     for problem, where in found.items():
@@ -168,6 +174,21 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
         problems.append(problem)
     problems.sort(key=lambda p: (p.file, p.line or 0))
     return ValidationReport(project.name, names, _unique(problems))
+
+
+def _test_problems(
+    tests: list[LoadedTest], state: DesiredState, assistants: dict[str, Any]
+) -> list[Problem]:
+    """What the tests that run in ``state``'s environment name and its assistants lack."""
+    if state.api not in CONVERSATION_APIS:
+        return []
+    out: list[Problem] = []
+    for test in tests:
+        spec = assistants.get(assistant_address(test.assistant))
+        runs_here = test.spec.environments is None or state.environment in test.spec.environments
+        if spec is not None and runs_here:
+            out += check_against(test, state, spec)
+    return out
 
 
 def desired(start: Path, environment: str | None = None) -> DesiredState:
