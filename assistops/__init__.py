@@ -8,6 +8,7 @@ and may change. The verbs chain the pipeline (see ``ARCHITECTURE.md``)::
     report = assistops.validate(Path("."))
     plan = assistops.plan(Path("."), "staging", assistops.PlanOptions(targets=("assistant.x",)))
     outcome = assistops.apply(Path("."), "staging", confirm=lambda plan: True)
+    report = assistops.run_tests(Path("."), "staging")   # report.passed gates a promotion
 
 The verbs and models load on first use, so ``import assistops`` stays cheap.
 """
@@ -23,6 +24,7 @@ from assistops.errors import (
     AssistopsError,
     BackendError,
     ConfigError,
+    ConversationError,
     MissingFilesError,
     PlanError,
     Problem,
@@ -31,6 +33,7 @@ from assistops.errors import (
     StalePlanError,
     SunsetError,
     TemplateError,
+    TestsFailedError,
 )
 
 __version__ = "0.1.0"
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
         ApplyOptions,
         ApplyOutcome,
         PlanOptions,
+        TestOptions,
+        TestReport,
         ValidationReport,
         apply,
         desired,
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
         load_release,
         payloads,
         plan,
+        run_tests,
         validate,
     )
     from assistops.engine.plan import FieldChange, Plan, ResourceChange
@@ -57,6 +63,9 @@ _LAZY = {
     "ApplyOptions": "assistops.api",
     "ApplyOutcome": "assistops.api",
     "PlanOptions": "assistops.api",
+    "TestOptions": "assistops.api",
+    "TestReport": "assistops.api",
+    "run_tests": "assistops.api",
     "ValidationReport": "assistops.api",
     "apply": "assistops.api",
     "desired": "assistops.api",
@@ -87,6 +96,7 @@ __all__ = [
     "AssistopsError",
     "BackendError",
     "ConfigError",
+    "ConversationError",
     "FieldChange",
     "MissingFilesError",
     "Plan",
@@ -100,6 +110,9 @@ __all__ = [
     "StalePlanError",
     "SunsetError",
     "TemplateError",
+    "TestOptions",
+    "TestReport",
+    "TestsFailedError",
     "ValidationReport",
     "__version__",
     "apply",
@@ -108,5 +121,6 @@ __all__ = [
     "load_release",
     "payloads",
     "plan",
+    "run_tests",
     "validate",
 ]

@@ -14,14 +14,31 @@ read-only view of the provider; only ``apply`` holds a writer.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistops import kinds
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistops import kinds, limits
 from assistops.config.project import PROJECT_FILE, Project, load_project, load_project_leniently
+from assistops.conversations.declarations import (
+    CONVERSATION_APIS,
+    LoadedTest,
+    check_against,
+    load_tests,
+)
+from assistops.conversations.handlers import Handlers
+
+if TYPE_CHECKING:
+    from assistops.conversations.chat import Chat
+from assistops.conversations.results import TestReport, TestResult
 from assistops.engine.apply import ApplyResult, apply_plan
 from assistops.engine.live import read_live
 from assistops.engine.locking import exclusive
@@ -29,8 +46,16 @@ from assistops.engine.options import ApplyOptions, Event, PlanOptions
 from assistops.engine.plan import Plan
 from assistops.engine.planner import build_plan
 from assistops.engine.saved_plan import check_fresh, read_plan
-from assistops.errors import ConfigError, PlanError, Problem, ReleaseError
+from assistops.errors import (
+    ConfigError,
+    ConversationError,
+    PlanError,
+    Problem,
+    ProviderError,
+    ReleaseError,
+)
 from assistops.kinds import responses
+from assistops.kinds.assistant import assistant_address
 from assistops.kinds.file import FileSpec
 from assistops.kinds.release import (
     RELEASE_PURPOSE,
@@ -52,10 +77,15 @@ __all__ = [
     "Event",
     "PlanOptions",
     "ResponsesRequests",
+    "TestOptions",
+    "TestReport",
+    "TestResult",
     "ValidationReport",
     "addresses",
     "apply",
+    "chat",
     "compute_plan",
+    "conversation_tests",
     "desired",
     "environment_name",
     "load",
@@ -65,6 +95,8 @@ __all__ = [
     "payloads",
     "plan",
     "responses_requests",
+    "run_tests",
+    "select_tests",
     "validate",
 ]
 
@@ -120,6 +152,8 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
         except ConfigError as exc:
             problems += exc.problems
     renderer = Renderer(project)
+    tests, test_problems = load_tests(project)
+    problems += test_problems
     found: dict[Problem, list[str]] = {}
     for name in names:
         try:
@@ -128,7 +162,11 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
             problems += exc.problems
             continue
         rendered = renderer.render(name)
-        for problem in rendered.problems + check(project, rendered):
+        for problem in (
+            rendered.problems
+            + check(project, rendered)
+            + _test_problems(tests, rendered.state, rendered.assistants)
+        ):
             found.setdefault(problem, []).append(name)
     checked = [n for n in names if n in project.environment_names()]
     for problem, where in found.items():
@@ -139,6 +177,21 @@ def validate(start: Path, environments: list[str] | None = None) -> ValidationRe
         problems.append(problem)
     problems.sort(key=lambda p: (p.file, p.line or 0))
     return ValidationReport(project.name, names, _unique(problems))
+
+
+def _test_problems(
+    tests: list[LoadedTest], state: DesiredState, assistants: dict[str, Any]
+) -> list[Problem]:
+    """What the tests that run in ``state``'s environment name and its assistants lack."""
+    if state.api not in CONVERSATION_APIS:
+        return []
+    out: list[Problem] = []
+    for test in tests:
+        spec = assistants.get(assistant_address(test.assistant))
+        runs_here = test.spec.environments is None or state.environment in test.spec.environments
+        if spec is not None and runs_here:
+            out += check_against(test, state, spec)
+    return out
 
 
 def desired(start: Path, environment: str | None = None) -> DesiredState:
@@ -505,3 +558,255 @@ def _desired_state(project: Project, environment: str) -> DesiredState:
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     return rendered.state
+
+
+# -- conversation tests -------------------------------------------------------------------------
+
+
+class TestOptions(BaseModel):
+    """What ``run_tests`` runs, and where (``assistops test``'s options)."""
+
+    __test__ = False  # not a pytest class
+
+    model_config = ConfigDict(frozen=True)
+
+    names: tuple[str, ...] = Field(
+        (), description="Assistants ('support') or tests ('support/returns'); default: all."
+    )
+    jobs: int = Field(4, ge=1, le=64, description="Attempts run at the same time.")
+    timeout: float | None = Field(
+        None, gt=0, description="Seconds per attempt, instead of each test's own timeout."
+    )
+    working_tree: bool = Field(
+        False,
+        description="Deploy the working tree to a throwaway backend (or to server_url), test "
+        "there, and remove it, instead of testing what the environment runs.",
+    )
+    server_url: str | None = Field(
+        None, description="With working_tree: an 'assistops serve' (or compatible) base URL."
+    )
+    server_key_env: str | None = Field(
+        None, description="With server_url: the variable holding its API key, if it needs one."
+    )
+
+
+def conversation_tests(start: Path) -> tuple[Project, list[LoadedTest], list[Problem]]:
+    """The project's conversation tests and the problems of the files that are not valid
+    (offline; what ``validate`` reports)."""
+    project = load_project(start)
+    tests, problems = load_tests(project)
+    return project, tests, problems
+
+
+def run_tests(
+    start: Path,
+    environment: str | None,
+    options: TestOptions | None = None,
+    *,
+    on_start: Callable[[TestReport, int], None] | None = None,
+    on_result: Callable[[TestResult], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> TestReport:
+    """Run the conversation tests of ``environment`` (default: the first declared) against what
+    it runs, or, with ``options.working_tree``, against the working tree deployed to a
+    throwaway backend. Returns the report; ``report.passed`` is the gate.
+
+    Everything is checked before any API call: the test files (ConfigError with file, line and
+    field), the functions, tools and files they name against the rendered assistants, the
+    handlers they import. ConversationError when an assistant is not deployed or the
+    environment's API holds no conversations (agents). ``on_start`` sees the report's header
+    (no tests yet) and how many tests will run, ``on_result`` each test when it is done,
+    ``on_event`` the deploy of a working tree. Ctrl-C (or ``cancel``) deletes every open
+    conversation, then raises KeyboardInterrupt.
+
+        report = assistops.run_tests(Path("."), "staging")
+        if not report.passed:
+            raise SystemExit(1)
+    """
+    # the conversation machinery talks to the SDK: imported when tests run, not for validate
+    from assistops.conversations.runner import RunnerOptions, load_handlers
+    from assistops.conversations.runner import run_tests as run_conversation_tests
+    from assistops.conversations.target import find_target, refuse_agents
+    from assistops.providers.sessions import sessions_of
+
+    options = options or TestOptions()
+    started = time.monotonic()
+    project = load_project(start)
+    environment = environment_name(project, environment)
+    rendered = Renderer(project).render(environment)
+    problems = _unique(rendered.problems + check(project, rendered) + check_environments(project))
+    tests, test_problems = load_tests(project)
+    problems += test_problems
+    if problems:
+        raise ConfigError(sorted(_unique(problems), key=lambda p: (p.file, p.line or 0)))
+    state = rendered.state
+    refuse_agents(environment, state.api)
+    chosen = select_tests(tests, options.names, project, environment)
+    for test in chosen:
+        problems += check_against(
+            test, state, rendered.assistants[assistant_address(test.assistant)]
+        )
+    if problems:
+        raise ConfigError(sorted(_unique(problems), key=lambda p: (p.file, p.line or 0)))
+    handlers = load_handlers(chosen, Handlers(project.root))
+    assistants = sorted({t.assistant for t in chosen})
+    runner = RunnerOptions(jobs=options.jobs, timeout=options.timeout)
+    with _test_target(project, environment, state, options, on_event) as (writer, scope):
+        plan_now = compute_plan(project, scope.environment, ReadOnly(writer), state=scope)
+        hint = (
+            f"run 'assistops apply -e {environment}' first, or test the working tree with "
+            f"'assistops test -e {environment} --working-tree'"
+        )
+        target, notes = find_target(
+            writer, sessions_of(writer), scope, plan_now, assistants, apply_hint=hint
+        )
+        head = TestReport(
+            project=project.name,
+            environment=environment,
+            api=state.api,
+            target=target.label,
+            working_tree=options.working_tree,
+            revision=state.revision,
+            notes=notes,
+        )
+        if on_start is not None:
+            on_start(head, len(chosen))
+        results = run_conversation_tests(
+            chosen, target, handlers, runner, cancel=cancel, on_result=on_result
+        )
+    return head.model_copy(
+        update={"tests": results, "duration_s": round(time.monotonic() - started, 3)}
+    )
+
+
+def select_tests(
+    tests: list[LoadedTest], names: tuple[str, ...], project: Project, environment: str
+) -> list[LoadedTest]:
+    """The tests ``names`` select (assistants or ``assistant/test``; all when none are given)
+    among those that run in ``environment`` (a test's ``environments`` may limit it).
+    ConversationError naming what exists for a name that selects nothing, or when no test
+    runs in the environment."""
+    tests = [t for t in tests if t.spec.environments is None or environment in t.spec.environments]
+    if not tests:
+        raise ConversationError(
+            f"no conversation test runs in environment '{environment}': write them in "
+            "<assistant folder>/tests/*.yaml (see docs/testing.md)"
+        )
+    if not names:
+        return tests
+    chosen: list[LoadedTest] = []
+    for name in names:
+        found = [t for t in tests if name in (t.assistant, t.id)]
+        if not found:
+            known = sorted({t.assistant for t in tests} | {t.id for t in tests})
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            declared = "" if name.split("/")[0] in project.assistants else " (no such assistant)"
+            raise ConversationError(
+                f"no conversation test named '{name}'{declared}; {hint}the tests: "
+                f"{', '.join(t.id for t in tests)}"
+            )
+        chosen += [t for t in found if t not in chosen]
+    return chosen
+
+
+@contextmanager
+def _test_target(
+    project: Project,
+    environment: str,
+    state: DesiredState,
+    options: TestOptions,
+    on_event: Callable[[Event], None] | None,
+) -> Iterator[tuple[Writer, DesiredState]]:
+    """The provider the tests talk to, and the desired state as it is tagged there.
+
+    Normally the environment's own provider. With ``working_tree``, a throwaway backend (or
+    the server at ``server_url``), where the working tree is applied first and removed after:
+    on a shared server under an environment name of its own, so nothing collides.
+    """
+    if not options.working_tree:
+        writer = open_writer(project, environment)
+        try:
+            yield writer, state
+        finally:
+            writer.close()
+        return
+    from assistops.providers.scratch import open_scratch, open_server
+
+    if options.server_url is None:
+        writer = open_scratch()
+        scope = state
+    else:
+        key = None
+        if options.server_key_env is not None:
+            key = os.environ.get(options.server_key_env) or None
+            if key is None:
+                raise ProviderError(
+                    f"--server-key-env: the environment variable {options.server_key_env} is "
+                    "not set"
+                )
+        writer = open_server(options.server_url, key, key_env=options.server_key_env)
+        scratch = f"{environment}-wt{secrets.token_hex(3)}"[: limits.LOGICAL_NAME_MAX]
+        scope = state.model_copy(update={"environment": scratch})
+    apply_options = ApplyOptions(on_event=on_event)
+    try:
+        deploy = compute_plan(project, scope.environment, writer, state=scope)
+        apply_plan(deploy, writer, project.root, apply_options)
+        yield writer, scope
+    finally:
+        try:
+            if options.server_url is not None:
+                gone = compute_plan(
+                    project, scope.environment, writer, PlanOptions(destroy=True), state=scope
+                )
+                apply_plan(gone, writer, project.root, apply_options)
+        finally:
+            writer.close()
+
+
+@contextmanager
+def chat(start: Path, environment: str | None, assistant: str) -> Iterator[Chat]:
+    """A chat session with ``assistant`` as ``environment`` runs it; every thread it made is
+    deleted when the block ends. Function calls go to the handlers its tests name (the first
+    test naming one wins), else to the person (``Chat.send``'s ``ask``)."""
+    from assistops.conversations.chat import Chat
+    from assistops.conversations.target import find_target, refuse_agents
+    from assistops.providers.sessions import sessions_of
+
+    project = load_project(start)
+    environment = environment_name(project, environment)
+    state = _desired_state(project, environment)
+    refuse_agents(environment, state.api)
+    if assistant not in project.assistants:
+        close = difflib.get_close_matches(assistant, sorted(project.assistants), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConversationError(
+            f"no assistant named '{assistant}'; {hint}the assistants: "
+            f"{', '.join(sorted(project.assistants))}"
+        )
+    tests, _problems = load_tests(project)  # a broken test file does not stop a chat
+    refs: dict[str, str] = {}
+    for test in tests:
+        if test.assistant == assistant:
+            for name, answer in test.spec.functions.items():
+                if answer.handler is not None:
+                    refs.setdefault(name, answer.handler)
+    loader = Handlers(project.root)
+    handlers = {name: (ref, loader.get(ref)) for name, ref in refs.items()}
+    writer = open_writer(project, environment)
+    session: Chat | None = None
+    try:
+        plan_now = compute_plan(project, environment, ReadOnly(writer), state=state)
+        hint = f"run 'assistops apply -e {environment}' first"
+        target, _notes = find_target(
+            writer, sessions_of(writer), state, plan_now, [assistant], apply_hint=hint
+        )
+        session = Chat(target, assistant, handlers)
+        yield session
+    finally:
+        try:
+            if session is not None:
+                session.close()
+        finally:
+            writer.close()

@@ -15,6 +15,8 @@ traceback). Anything else escaping is a bug.
     ├── ReleaseError           an app's release cannot be read (none, or not a release)
     ├── AdoptError             an import or export cannot go ahead; nothing was changed
     │   └── MissingFilesError  some files' contents cannot be obtained
+    ├── ConversationError      conversation tests or a chat cannot start (not deployed, agents)
+    │   └── TestsFailedError   conversation tests failed (a promotion gate refuses)
     └── BackendError           the local backend refused a request (wire error)
 """
 
@@ -107,6 +109,21 @@ class ReleaseError(AssistopsError):
 
 class AdoptError(AssistopsError):
     """An import or export that cannot go ahead; nothing was changed."""
+
+
+class ConversationError(AssistopsError):
+    """Conversation tests or a chat cannot start: the assistant is not deployed, the
+    environment's API holds no conversations here, no test matches."""
+
+
+class TestsFailedError(ConversationError):
+    """Conversation tests ran and some failed; ``report`` is the whole report."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class WantedFile(Protocol):

@@ -72,3 +72,10 @@ RESPONSE_TOP_LOGPROBS_MAX = 20  # CreateResponse.top_logprobs
 RESPONSE_CALL_ID_MAX = 64  # FunctionCallOutputItemParam.call_id
 RESPONSE_SAFETY_IDENTIFIER_MAX = 64  # CreateResponse.safety_identifier
 RESPONSE_TOOLS_MAX = 128  # assistops' choice: the description states no limit; the assistants' one
+
+# Conversation tests (assistops' choices): how often one test may repeat, how long an attempt
+# may take (seconds), and the timeout of an attempt when the test does not say
+TEST_REPEAT_MAX = 100
+TEST_TIMEOUT_MAX = 3600
+TEST_TIMEOUT_DEFAULT = 120
+TEST_PASS_THRESHOLD_MAX = 1.0  # a fraction of the attempts; the default: every one passes

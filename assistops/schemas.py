@@ -12,12 +12,21 @@ from typing import Any
 from pydantic import BaseModel
 
 from assistops import __version__
-from assistops.config.models import AssistantFile, ProjectFile, VectorStoreFile
+from assistops.config.models import (
+    AssistantFile,
+    ConversationTestFile,
+    ProjectFile,
+    VectorStoreFile,
+)
 
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "project.schema.json": (ProjectFile, "assistops.yaml: the project and its environments"),
     "assistant.schema.json": (AssistantFile, "assistant.yaml: one assistant"),
     "vector-store.schema.json": (VectorStoreFile, "knowledge/<store>.yaml: one vector store"),
+    "conversation-test.schema.json": (
+        ConversationTestFile,
+        "<assistant>/tests/<name>.yaml: one conversation test of the assistant",
+    ),
 }
 
 

@@ -58,6 +58,12 @@ COMMANDS: dict[str, Entry] = {
         "destroy",
         "Delete everything assistops manages in ENV (nothing else is touched).",
     ),
+    "test": Entry(
+        "assistops.cli.test",
+        "test",
+        "Run the conversation tests (<assistant>/tests/*.yaml) against what ENV runs.",
+    ),
+    "chat": Entry("assistops.cli.chat", "chat", "Talk to the assistant NAME as ENV runs it."),
     "import": Entry(
         "assistops.cli.import_",
         "import_",

@@ -430,3 +430,170 @@ class ProjectFile(Strict):
     variables: dict[str, Any] = Field(default_factory=dict)
     defaults: AssistantOverride | None = None
     environments: dict[Name, Environment] = Field(default_factory=dict)
+
+
+# --- conversation tests ------------------------------------------------------------------------
+
+FunctionName = Annotated[
+    str, Field(pattern=limits.FUNCTION_NAME_PATTERN, description="A function tool's name.")
+]
+OneOrMore = Annotated[str | list[str], Field(description="One value, or a list of them.")]
+BuiltinTool = Literal["file_search", "code_interpreter"]
+
+
+class FunctionCalled(Strict):
+    """``called: {function: ..., arguments: ..., arguments_schema: ...}``: a function was
+    called in this turn, with these arguments."""
+
+    function: FunctionName
+    arguments: dict[str, Any] | None = Field(
+        None,
+        description="Values some call's arguments must have (keys not listed are not checked; "
+        "nested mappings are compared the same way).",
+    )
+    arguments_schema: JsonSchemaRef | None = Field(
+        None, description="A JSON Schema some call's arguments must be valid against."
+    )
+
+
+EXPECTATION_KINDS = (
+    "contains",
+    "not_contains",
+    "matches",
+    "json_schema",
+    "equals",
+    "cites",
+    "called",
+    "not_called",
+    "used",
+    "not_used",
+    "no_tools",
+)
+
+
+class Expectation(Strict):
+    """One check of a turn: exactly one of its keys. On the reply: ``contains``,
+    ``not_contains``, ``matches`` (a regular expression), ``json_schema`` (the reply is JSON
+    valid against it), ``equals`` (the reply is JSON equal to this value), ``cites`` (a
+    knowledge file, by its project path). On tool use: ``called`` (a function, optionally with
+    arguments), ``not_called``, ``used`` / ``not_used`` (file_search, code_interpreter),
+    ``no_tools``."""
+
+    contains: OneOrMore | None = Field(None, description="Text the reply contains (each one).")
+    not_contains: OneOrMore | None = Field(None, description="Text the reply never contains.")
+    matches: str | None = Field(
+        None, description="A Python regular expression the reply matches (re.search)."
+    )
+    json_schema: JsonSchemaRef | None = Field(
+        None, description="The reply is JSON, valid against this schema (inline or a file)."
+    )
+    equals: Any = Field(
+        None, description="The reply is JSON equal to this value (structured output)."
+    )
+    cites: OneOrMore | None = Field(
+        None,
+        description="Knowledge files the reply cites (project-relative paths, as the vector "
+        "store declares them).",
+    )
+    called: FunctionName | FunctionCalled | None = Field(
+        None, description="A function called in this turn: its name, or name and arguments."
+    )
+    not_called: FunctionName | list[FunctionName] | None = Field(
+        None, description="Functions not called in this turn."
+    )
+    used: BuiltinTool | list[BuiltinTool] | None = Field(
+        None, description="Built-in tools used in this turn."
+    )
+    not_used: BuiltinTool | list[BuiltinTool] | None = Field(
+        None, description="Built-in tools not used in this turn."
+    )
+    no_tools: Literal[True] | None = Field(None, description="No tool at all in this turn.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Expectation:
+        given = [k for k in EXPECTATION_KINDS if k in self.model_fields_set]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "expectation_kind",
+                "an expectation is exactly one of "
+                + ", ".join(f"'{k}'" for k in EXPECTATION_KINDS),
+                {
+                    "hint": "write each check as its own list item ('- contains: ...')"
+                    if given
+                    else "add one of them"
+                },
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which check it is: one of :data:`EXPECTATION_KINDS`."""
+        return next(k for k in EXPECTATION_KINDS if k in self.model_fields_set)
+
+
+class FunctionAnswer(Strict):
+    """How a test answers one function: a canned ``output``, or a Python ``handler``."""
+
+    output: Any = Field(
+        None, description="The output submitted for every call (a string as is, else as JSON)."
+    )
+    handler: str | None = Field(
+        None,
+        pattern=r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$",
+        description="'<project-relative path>.py:<function>': called with the call's arguments "
+        "(a dict); its return value is the output (a string as is, else as JSON).",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FunctionAnswer:
+        given = [k for k in ("output", "handler") if k in self.model_fields_set]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "function_answer",
+                "a function answer is exactly one of 'output' and 'handler'",
+                {"hint": "write 'output: ...' (canned) or 'handler: path.py:function'"},
+            )
+        return self
+
+
+class ConversationTurn(Strict):
+    """One user message and the checks of the assistant's answer to it."""
+
+    user: str = Field(min_length=1, description="The user's message.")
+    metadata: Metadata | None = Field(
+        None,
+        description="Metadata of the message (of the request, on a responses environment).",
+    )
+    expect: list[Expectation] = Field(default_factory=list)
+
+
+class ConversationTestFile(Strict):
+    """``<assistant>/tests/<name>.yaml``: one conversation test of the assistant beside it."""
+
+    name: Name | None = Field(None, description="The test's name. Defaults to the file name.")
+    description: str | None = None
+    environments: list[Name] | None = Field(
+        None,
+        description="Run only in these environments (default: every one whose API holds "
+        "conversations).",
+    )
+    repeat: int = Field(
+        1, ge=1, le=limits.TEST_REPEAT_MAX, description="Run the conversation this many times."
+    )
+    pass_threshold: float = Field(
+        limits.TEST_PASS_THRESHOLD_MAX,
+        gt=0,
+        le=limits.TEST_PASS_THRESHOLD_MAX,
+        description="The fraction of the repeated runs that must pass (1: every one).",
+    )
+    timeout: float = Field(
+        limits.TEST_TIMEOUT_DEFAULT,
+        gt=0,
+        le=limits.TEST_TIMEOUT_MAX,
+        description="Seconds one run of the conversation may take.",
+    )
+    functions: dict[FunctionName, FunctionAnswer] = Field(
+        default_factory=dict,
+        description="How the test answers each function the assistant calls.",
+    )
+    turns: list[ConversationTurn] = Field(min_length=1)

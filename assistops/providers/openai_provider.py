@@ -72,6 +72,11 @@ class OpenAIProvider(Writer):
             secrets=(key,) if key else (),
         )
 
+    @property
+    def call_context(self) -> CallContext:
+        """What error messages say about this provider (label, URL, key variable)."""
+        return self._ctx
+
     # --- error translation ----------------------------------------------------------------
 
     def _call(self, fn: Callable[[], T]) -> T:

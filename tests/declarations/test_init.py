@@ -21,6 +21,7 @@ SKELETON_FILES = {
     "knowledge/docs.yaml",
     "knowledge/docs/getting-started.md",
     "partials/style.md.j2",
+    "schemas/conversation-test.schema.json",
     "schemas/assistant.schema.json",
     "schemas/project.schema.json",
     "schemas/vector-store.schema.json",

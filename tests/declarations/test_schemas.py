@@ -30,6 +30,10 @@ EXAMPLE_FILES = {
         p.relative_to(EXAMPLE).as_posix(): "vector-store.schema.json"
         for p in sorted(EXAMPLE.glob("knowledge/*.yaml"))
     },
+    **{
+        p.relative_to(EXAMPLE).as_posix(): "conversation-test.schema.json"
+        for p in sorted(EXAMPLE.glob("*/tests/*.yaml"))
+    },
 }
 
 

@@ -20,6 +20,7 @@ PUBLIC = {
     "AssistopsError",
     "BackendError",
     "ConfigError",
+    "ConversationError",
     "FieldChange",
     "MissingFilesError",
     "Plan",
@@ -33,6 +34,9 @@ PUBLIC = {
     "StalePlanError",
     "SunsetError",
     "TemplateError",
+    "TestOptions",
+    "TestReport",
+    "TestsFailedError",
     "ValidationReport",
     "__version__",
     "apply",
@@ -41,6 +45,7 @@ PUBLIC = {
     "load_release",
     "payloads",
     "plan",
+    "run_tests",
     "validate",
 }
 
