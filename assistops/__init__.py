@@ -31,6 +31,7 @@ from assistops.errors import (
     StalePlanError,
     SunsetError,
     TemplateError,
+    UpstreamError,
 )
 
 __version__ = "0.1.0"
@@ -100,6 +101,7 @@ __all__ = [
     "StalePlanError",
     "SunsetError",
     "TemplateError",
+    "UpstreamError",
     "ValidationReport",
     "__version__",
     "apply",

@@ -15,7 +15,8 @@ traceback). Anything else escaping is a bug.
     ├── ReleaseError           an app's release cannot be read (none, or not a release)
     ├── AdoptError             an import or export cannot go ahead; nothing was changed
     │   └── MissingFilesError  some files' contents cannot be obtained
-    └── BackendError           the local backend refused a request (wire error)
+    ├── BackendError           the local backend refused a request (wire error)
+    └── UpstreamError          serve's upstream model cannot be used (found at start-up)
 """
 
 from __future__ import annotations
@@ -181,3 +182,11 @@ class BackendError(AssistopsError):
                 "code": self.code,
             }
         }
+
+
+class UpstreamError(AssistopsError):
+    """``assistops serve``'s upstream model cannot be used: unreachable, wrong key, no model.
+
+    Raised at start-up, before the server listens, so a wrong URL or key is one line then
+    rather than failed runs later. The message never contains the key.
+    """

@@ -29,6 +29,7 @@ PUBLIC = {
     "ProviderError",
     "Release",
     "ReleaseError",
+    "UpstreamError",
     "ResourceChange",
     "StalePlanError",
     "SunsetError",
