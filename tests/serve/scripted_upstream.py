@@ -159,7 +159,10 @@ class ScriptedUpstream:
             raise
 
     async def _hold(self) -> None:
-        while not self._release.is_set():
+        # bounded, so a client that never lets go fails its test instead of hanging it
+        for _ in range(3000):
+            if self._release.is_set():
+                break
             await asyncio.sleep(0.01)
         self._release.clear()
 
