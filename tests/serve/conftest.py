@@ -8,15 +8,28 @@ Tests that hold for both APIs take the ``api`` fixture and run once per API.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
-from conftest import make_client
 from contract.validator import ContractRecorder
 
 from assistops.backend import BackendControl, RunningBackend, UpstreamSettings, start_server
 
 from .scripted_upstream import ScriptedUpstream, running_upstream
+
+
+def make_client(
+    backend: RunningBackend, *, recorder: ContractRecorder | None = None, **kw: Any
+) -> openai.OpenAI:
+    """An SDK client of ``backend``, exchanges contract-checked when given a ``recorder``.
+
+    (The root conftest's helper of the same name is not importable from a test package.)
+    """
+    kw.setdefault("api_key", "test-key")
+    if recorder is not None:
+        kw["http_client"] = openai.DefaultHttpx2Client(event_hooks=recorder.event_hooks())
+    return openai.OpenAI(base_url=backend.base_url, **kw)
 
 
 @pytest.fixture(scope="session")

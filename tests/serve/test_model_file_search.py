@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import openai
-from conftest import make_client
 
 from assistops.backend import start_server
 from assistops.backend.retrieval import token_chunks
 
-from .conftest import settings_for
+from .conftest import make_client, settings_for
 from .scripted_upstream import ScriptedUpstream, Turn
 
 RETURNS = (

@@ -170,9 +170,9 @@ def test_a_refused_request_fails_at_once_with_invalid_prompt(
 def test_an_unreachable_upstream_fails_the_run_with_server_error(
     upstream: ScriptedUpstream,
 ) -> None:
-    from conftest import make_client
-
     from assistops.backend import UpstreamSettings, start_server
+
+    from .conftest import make_client
 
     dead = UpstreamSettings(base_url="http://127.0.0.1:9/v1", max_retries=0, connect_timeout=2)
     with start_server(upstream=dead) as running, make_client(running) as client:

@@ -21,9 +21,10 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-from conftest import make_client
 
 from assistops.backend import UpstreamSettings, start_server
+
+from .conftest import make_client
 
 pytestmark = [
     pytest.mark.real_model,
@@ -86,6 +87,12 @@ def test_a_plain_answer(sdk: openai.OpenAI) -> None:
     assert reply.role == "assistant" and reply.content[0].text.value.strip()  # type: ignore[union-attr]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-12-01: SmolLM2-135M through xllamacpp answers tool_choice=required "
+    "in prose until max_completion_tokens (run incomplete); the tier needs a grammar-forced "
+    "tool call or a model that calls tools (docs/serve.md)",
+)
 def test_a_function_call(sdk: openai.OpenAI) -> None:
     weather = {
         "name": "get_weather",
