@@ -34,6 +34,7 @@ from assistops.errors import (
     SunsetError,
     TemplateError,
     TestsFailedError,
+    UpstreamError,
 )
 
 __version__ = "0.1.0"
@@ -113,6 +114,7 @@ __all__ = [
     "TestOptions",
     "TestReport",
     "TestsFailedError",
+    "UpstreamError",
     "ValidationReport",
     "__version__",
     "apply",

@@ -17,7 +17,8 @@ traceback). Anything else escaping is a bug.
     │   └── MissingFilesError  some files' contents cannot be obtained
     ├── ConversationError      conversation tests or a chat cannot start (not deployed, agents)
     │   └── TestsFailedError   conversation tests failed (a promotion gate refuses)
-    └── BackendError           the local backend refused a request (wire error)
+    ├── BackendError           the local backend refused a request (wire error)
+    └── UpstreamError          serve's upstream model cannot be used (found at start-up)
 """
 
 from __future__ import annotations
@@ -198,3 +199,11 @@ class BackendError(AssistopsError):
                 "code": self.code,
             }
         }
+
+
+class UpstreamError(AssistopsError):
+    """``assistops serve``'s upstream model cannot be used: unreachable, wrong key, no model.
+
+    Raised at start-up, before the server listens, so a wrong URL or key is one line then
+    rather than failed runs later. The message never contains the key.
+    """

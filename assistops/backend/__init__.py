@@ -1,7 +1,9 @@
 """assistops' local backend: an Assistants-protocol HTTP server the ``openai`` SDK can't tell apart.
 
 It also serves the Responses API (``/v1/responses``, :mod:`.responses`), answered by the
-same scripted responder as runs (:mod:`.responder`).
+same scripted responder as runs (:mod:`.responder`). With an upstream model
+(``assistops serve --model-base-url``, :mod:`.model_runner`) runs are answered by that
+model instead; ``/v1/responses`` stays scripted.
 
 It is what the tests run against, the embedded ``local`` provider (SQLite under the
 project's ``.assistops/``) and ``assistops serve``. Shape (moto-style):
@@ -22,6 +24,12 @@ module                 owns
 ``faults``             request counts and fault injection
 ``server``             :func:`start_server` → :class:`RunningBackend` (uvicorn thread)
 ``control_client``     :class:`BackendControl`, a typed client of the control plane
+``upstream``           serve's upstream model: :class:`UpstreamSettings`, the start-up
+                       :func:`check_upstream`, errors, retries, embeddings
+``upstream_wire``      one model turn in Chat Completions or Responses form, streamed
+``model_runner``       runs answered by the upstream (instead of ``responder``)
+``run_recorder``       a model's streamed turn → steps, messages, events, as they come
+``run_worker``         the event-loop thread where those runs work (and are cancelled)
 <resource>.py          one module per resource: request models, rules, handlers
 =====================  =============================================================
 
@@ -77,12 +85,16 @@ from assistops.backend.control_client import BackendControl
 from assistops.backend.core import Backend, Processing
 from assistops.backend.routes import create_app
 from assistops.backend.server import RunningBackend, start_server
+from assistops.backend.upstream import UpstreamSettings
+from assistops.backend.upstream import check as check_upstream
 
 __all__ = [
     "Backend",
     "BackendControl",
     "Processing",
     "RunningBackend",
+    "UpstreamSettings",
+    "check_upstream",
     "create_app",
     "start_server",
 ]

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistops.backend.faults import Faults
 from assistops.backend.store import Clock, IdGenerator, Store
+
+if TYPE_CHECKING:
+    from assistops.backend.streaming import EventLog
 
 LastErrorCode = Literal["server_error", "unsupported_file", "invalid_file"]
 
@@ -41,8 +44,28 @@ class Processing(BaseModel):
         return self.fail_pattern is not None and fnmatch.fnmatch(filename, self.fail_pattern)
 
 
+class RunModel(Protocol):
+    """What answers runs instead of the scripted responder (``assistops serve --model-...``).
+
+    :class:`assistops.backend.model_runner.ModelRunner` is the one implementation.
+    """
+
+    def start(self, backend: Backend, run: dict[str, Any], log: EventLog) -> None:
+        """Work on a ``queued`` run in the background, emitting its events to ``log``."""
+
+    def cancel(self, run_id: str) -> bool:
+        """Stop the run's work; ``False`` when nothing is working on it."""
+
+    def close(self) -> None:
+        """Stop all work (the server is stopping)."""
+
+
 class Backend:
-    """One backend instance: what every handler and resource rule works on."""
+    """One backend instance: what every handler and resource rule works on.
+
+    ``model``: runs are answered by this upstream model instead of the scripted
+    responder (:mod:`.responder`, the default).
+    """
 
     def __init__(
         self,
@@ -53,6 +76,7 @@ class Backend:
         frozen_at: int | None = None,
         processing: Processing | None = None,
         poll_after_ms: int = 10,
+        model: RunModel | None = None,
     ) -> None:
         self.store = Store(db)
         self.clock = Clock(frozen_at)
@@ -61,6 +85,7 @@ class Backend:
         self.poll_after_ms = poll_after_ms
         self.processing = processing or Processing()
         self.faults = Faults()
+        self.model = model
         # resource modules keep extra per-backend state here (cleared by reset)
         self.extras: dict[str, Any] = {}
 
@@ -87,5 +112,7 @@ class Backend:
         self.clock.freeze(frozen_at)
 
     def close(self) -> None:
-        """Release the database."""
+        """Stop the model's work, then release the database."""
+        if self.model is not None:
+            self.model.close()
         self.store.close()

@@ -95,3 +95,69 @@ def search(
             ranked.append((-score, -weight, doc_index, chunk_index, hit))
     ranked.sort(key=lambda r: r[:4])
     return [r[4] for r in ranked[:max_results]]
+
+
+# -- chunking by a vector store's strategy (runs answered by an upstream model) ----------
+
+#: the token count the backend assumes per character run (as ``responder.count_tokens``)
+CHARS_PER_TOKEN = 4
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a file cut by its store's chunking strategy."""
+
+    file_id: str
+    filename: str
+    text: str
+    start: int  # offset of ``text`` in the file's text
+
+
+def token_chunks(text: str, max_tokens: int, overlap_tokens: int) -> list[tuple[int, str]]:
+    """``(offset, chunk)`` windows of at most ``max_tokens``, overlapping by ``overlap_tokens``.
+
+    A token is :data:`CHARS_PER_TOKEN` characters; windows start and end at word
+    boundaries (a single longer word is cut), so each chunk is a substring of ``text``.
+    """
+    limit = max(1, max_tokens * CHARS_PER_TOKEN)
+    overlap = max(0, overlap_tokens * CHARS_PER_TOKEN)
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(words):
+        start = words[i][0]
+        j = i
+        while j + 1 < len(words) and words[j + 1][1] - start <= limit:
+            j += 1
+        end = min(words[j][1], start + limit)
+        out.append((start, text[start:end]))
+        if j + 1 >= len(words):
+            break
+        # the next window starts ``overlap`` characters before this one ends
+        k = j + 1
+        while k - 1 > i and end - words[k - 1][0] <= overlap:
+            k -= 1
+        i = k
+    return out
+
+
+def rank_lexical(
+    query: str, pieces: Sequence[Chunk], *, max_results: int, score_threshold: float = 0.0
+) -> list[Hit]:
+    """``pieces`` scored as :func:`search` scores paragraphs, best first."""
+    wanted = set(terms(query))
+    if not wanted:
+        return []
+    ranked: list[tuple[float, int, int, Hit]] = []
+    for index, piece in enumerate(pieces):
+        found = terms(piece.text)
+        shared = wanted.intersection(found)
+        score = round(len(shared) / len(wanted), 4)
+        if not shared or score < score_threshold:
+            continue
+        weight = sum(1 for t in found if t in wanted)
+        hit = Hit(piece.file_id, piece.filename, score, piece.text, piece.start)
+        ranked.append((-score, -weight, index, hit))
+    ranked.sort(key=lambda r: r[:3])
+    return [r[3] for r in ranked[:max_results]]

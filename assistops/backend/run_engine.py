@@ -61,7 +61,7 @@ from assistops.backend.responder import (
 from assistops.backend.retrieval import Document
 from assistops.backend.routing import Call, Route
 from assistops.backend.rules import Doc, public
-from assistops.backend.streaming import EventLog
+from assistops.backend.streaming import EventLog, LiveEventLog
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
@@ -126,7 +126,20 @@ def begin(backend: Backend, run: Doc, log: EventLog) -> None:
     _continue(backend, run, log)
 
 
+def event_log(backend: Backend, stream: bool) -> EventLog:
+    """The log a run request records its events in (live when a model answers the run)."""
+    if stream and backend.model is not None:
+        return LiveEventLog()
+    return EventLog(enabled=stream)
+
+
 def _continue(backend: Backend, run: Doc, log: EventLog) -> None:
+    model = backend.model
+    if model is not None and run["status"] == "queued":
+        model.start(backend, run, log)  # it works in the background, publishing to ``log``
+        return
+    if model is not None and run["status"] == "cancelling" and model.cancel(run["id"]):
+        return  # the model's task records the cancellation once its call has stopped
     if log.enabled or processing(backend).mode == "immediate":
         while advance(backend, run, log):
             pass
@@ -145,7 +158,7 @@ def advance(backend: Backend, run: Doc, log: EventLog) -> bool:
             _execute(backend, run, log)
             return True
         if status == "cancelling":
-            _end(backend, run, log, "cancelled", cancelled_at=backend.now())
+            end(backend, run, log, "cancelled", cancelled_at=backend.now())
             return True
         return False
 
@@ -189,7 +202,8 @@ def submit_tool_outputs(
             raise invalid(None, f'Runs in status "{run["status"]}" do not accept tool outputs.')
         step = backend.store.get(STEP, run["_pending_step"], parent=run["id"])
         assert step is not None  # written together with required_action
-        calls = step["step_details"]["tool_calls"]
+        # a step may also hold file searches the server ran: only functions await outputs
+        calls = [c for c in step["step_details"]["tool_calls"] if c["type"] == "function"]
         given = dict(outputs)
         expected = [c["id"] for c in calls]
         for i, (call_id, _) in enumerate(outputs):
@@ -208,9 +222,12 @@ def submit_tool_outputs(
             )
         for call in calls:
             call["function"]["output"] = given[call["id"]]
-        step.update(status="completed", completed_at=backend.now(), usage=step.pop("_usage"))
+        step.update(status="completed", completed_at=backend.now(), usage=step.pop("_usage", None))
         backend.store.put(STEP, step, parent=run["id"])
         log.emit("thread.run.step.completed", step_view(step, run["_include"]))
+        run.setdefault("_transcript", []).extend(
+            {"type": "output", "call_id": c["id"], "output": c["function"]["output"]} for c in calls
+        )
         results = run.setdefault("_tool_results", [])
         results.extend(
             {"call_id": c["id"], **{k: c["function"][k] for k in ("name", "arguments", "output")}}
@@ -232,7 +249,7 @@ def _execute(backend: Backend, run: Doc, log: EventLog) -> None:
     thread = backend.store.get(THREAD, run["thread_id"]) or {}
     assistant = backend.store.get(assistants.KIND, run["assistant_id"])
     if assistant is None:
-        _end(
+        end(
             backend,
             run,
             log,
@@ -272,21 +289,21 @@ def _record(backend: Backend, run: Doc, decision: Decision, prompt: int, log: Ev
     now = backend.now()
     if isinstance(outcome, Reply):
         _reply(backend, run, outcome, prompt, log)
-        _end(backend, run, log, "completed", completed_at=backend.now())
+        end(backend, run, log, "completed", completed_at=backend.now())
     elif isinstance(outcome, CallFunctions):
         _require_action(backend, run, outcome, prompt, log)
     elif isinstance(outcome, Fail):
         error = {"code": outcome.code, "message": outcome.message}
-        _end(backend, run, log, "failed", failed_at=now, last_error=error)
+        end(backend, run, log, "failed", failed_at=now, last_error=error)
     elif isinstance(outcome, Incomplete):
-        _end(backend, run, log, "incomplete", incomplete_details={"reason": outcome.reason})
+        end(backend, run, log, "incomplete", incomplete_details={"reason": outcome.reason})
     elif isinstance(outcome, Expire):
-        _end(backend, run, log, "expired", expires_at=now)
+        end(backend, run, log, "expired", expires_at=now)
     else:  # pragma: no cover - the union is closed
         raise TypeError(f"unknown outcome {outcome!r}")
 
 
-def _end(backend: Backend, run: Doc, log: EventLog, status: str, **fields: Any) -> None:
+def end(backend: Backend, run: Doc, log: EventLog, status: str, **fields: Any) -> None:
     """Finish the run: close open steps, total the usage, emit the final event."""
     now = backend.now()
     for step in backend.store.all(STEP, parent=run["id"]):
@@ -319,7 +336,8 @@ def _usage(prompt: int, completion: int) -> Doc:
     }
 
 
-def _new_step(backend: Backend, run: Doc, details: Doc) -> Doc:
+def new_step(backend: Backend, run: Doc, details: Doc) -> Doc:
+    """A new ``in_progress`` step of ``run`` (not stored)."""
     return {
         "id": backend.new_id("step_"),
         "object": "thread.run.step",
@@ -359,7 +377,7 @@ def _announce_tool_calls(run: Doc, step: Doc, calls: list[Doc], log: EventLog) -
 def _tool_step(
     backend: Backend, run: Doc, tool_step: FileSearchStep | CodeStep, prompt: int, log: EventLog
 ) -> None:
-    step = _new_step(backend, run, {"type": "tool_calls", "tool_calls": []})
+    step = new_step(backend, run, {"type": "tool_calls", "tool_calls": []})
     if isinstance(tool_step, FileSearchStep):
         call: Doc = {
             "id": backend.new_id("call_"),
@@ -404,7 +422,7 @@ def _tool_step(
 def _require_action(
     backend: Backend, run: Doc, outcome: CallFunctions, prompt: int, log: EventLog
 ) -> None:
-    step = _new_step(backend, run, {"type": "tool_calls", "tool_calls": []})
+    step = new_step(backend, run, {"type": "tool_calls", "tool_calls": []})
     calls: list[Doc] = [
         {
             "id": backend.new_id("call_"),
@@ -448,7 +466,7 @@ def _reply(backend: Backend, run: Doc, reply: Reply, prompt: int, log: EventLog)
         assistant_id=run["assistant_id"],
         run_id=run["id"],
     )
-    step = _new_step(
+    step = new_step(
         backend,
         run,
         {"type": "message_creation", "message_creation": {"message_id": message["id"]}},

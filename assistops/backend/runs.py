@@ -251,7 +251,7 @@ def _answer(snapshot: Doc, log: EventLog) -> Doc | Response:
 def _create(backend: Backend, call: Call) -> Doc | Response:
     thread_id = call.params["thread_id"]
     request = parse(CreateRun, call.body)
-    log = EventLog(enabled=bool(request.stream))
+    log = run_engine.event_log(backend, bool(request.stream))
     with backend.store.transaction():
         require_thread(backend, thread_id)
         refuse_if_active(backend, thread_id, adding_message=False)
@@ -261,7 +261,7 @@ def _create(backend: Backend, call: Call) -> Doc | Response:
 
 def _create_thread_and_run(backend: Backend, call: Call) -> Doc | Response:
     request = parse(CreateThreadAndRun, call.body)
-    log = EventLog(enabled=bool(request.stream))
+    log = run_engine.event_log(backend, bool(request.stream))
     with backend.store.transaction():
         assistants.get_assistant(backend, request.assistant_id)
         thread = create_thread(backend, request.thread or CreateThread(), "thread.")
@@ -305,7 +305,7 @@ def _cancel(backend: Backend, call: Call) -> Doc:
 
 def _submit_tool_outputs(backend: Backend, call: Call) -> Doc | Response:
     request = parse(SubmitToolOutputs, call.body)
-    log = EventLog(enabled=bool(request.stream))
+    log = run_engine.event_log(backend, bool(request.stream))
     outputs = [(o.tool_call_id, o.output) for o in request.tool_outputs]
     with backend.store.transaction():
         run = require_run(backend, call.params["thread_id"], call.params["run_id"])

@@ -12,7 +12,9 @@ from typing import Any
 import uvicorn
 
 from assistops.backend.core import Backend
+from assistops.backend.model_runner import ModelRunner
 from assistops.backend.routes import create_app
+from assistops.backend.upstream import UpstreamSettings
 
 
 class RunningBackend:
@@ -102,10 +104,13 @@ def start_server(
     host: str = "127.0.0.1",
     port: int = 0,
     api_key: str | None = None,
+    upstream: UpstreamSettings | None = None,
     **settings: Any,
 ) -> RunningBackend:
     """Serve a backend on ``host:port`` (0 = a free port) and return once it is ready.
 
+    ``upstream``: runs are answered by this model (see :mod:`.model_runner`) instead of
+    the scripted responder; check it first with :func:`.upstream.check`.
     ``settings`` go to :class:`~assistops.backend.core.Backend` (``seed``, ``frozen_at``,
     ``processing``, ``poll_after_ms``).
     """
@@ -121,5 +126,6 @@ def start_server(
     except BaseException:
         sock.close()
         raise
-    backend = Backend(db, api_key=api_key, **settings)
+    model = ModelRunner(upstream) if upstream is not None else None
+    backend = Backend(db, api_key=api_key, model=model, **settings)
     return RunningBackend(backend, sock).start()

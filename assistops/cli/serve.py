@@ -11,6 +11,7 @@ from types import FrameType
 
 import click
 
+from assistops.backend import UpstreamSettings, check_upstream, start_server
 from assistops.cli.console import make_console
 from assistops.cli.options import examples, global_options
 from assistops.config.project import PROJECT_FILE
@@ -37,8 +38,74 @@ def _resolve_key(api_key: str | None, api_key_env: str | None) -> str | None:
     return value
 
 
+def _upstream(
+    base_url: str | None,
+    api: str,
+    key_env: str | None,
+    mapping: tuple[str, ...],
+    embedding_model: str | None,
+    timeout: float,
+    code_interpreter: str,
+    skip_check: bool,
+) -> tuple[UpstreamSettings | None, list[str]]:
+    """The upstream model the options name, checked (and the models it lists)."""
+    if code_interpreter == "sandbox":
+        # issue 13 part 5: not provable here, so not offered (docs/serve.md says why)
+        raise AssistopsError(
+            "--code-interpreter sandbox: assistops serve cannot yet prove the isolation "
+            "code needs (no network, only the run's files, CPU, memory and time limits), so "
+            "it refuses to run model-written code; code_interpreter tools stay unavailable "
+            "to the model (see docs/serve.md)"
+        )
+    if base_url is None:
+        for name, given in (
+            ("--model-key-env", key_env),
+            ("--model-map", mapping),
+            ("--embedding-model", embedding_model),
+        ):
+            if given:
+                raise AssistopsError(f"{name} needs --model-base-url")
+        return None, []
+    key = None
+    if key_env is not None:
+        key = os.environ.get(key_env)
+        if not key:
+            raise AssistopsError(f"--model-key-env: the environment variable {key_env} is not set")
+    models: dict[str, str] = {}
+    for item in mapping:
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise AssistopsError(
+                f"--model-map {item!r}: write ASSISTANT_MODEL=UPSTREAM_MODEL (or '*=MODEL')"
+            )
+        models[name.strip()] = target.strip()
+    settings = UpstreamSettings(
+        base_url=base_url,
+        api="responses" if api == "responses" else "chat",
+        api_key=key,
+        model_map=models,
+        embedding_model=embedding_model,
+        timeout=timeout,
+    )
+    listed = [] if skip_check else check_upstream(settings)
+    return settings, listed
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _runs_line(upstream: UpstreamSettings | None, key_env: str | None, listed: list[str]) -> str:
+    """Who answers runs, for the start-up banner (never the key itself)."""
+    if upstream is None:
+        return "scripted responder (no model; see --model-base-url)"
+    api = "Responses API" if upstream.api == "responses" else "Chat Completions"
+    key = f", key from ${key_env}" if key_env else ""
+    served = f", serving {', '.join(listed[:5])}" if listed else ""
+    ranking = (
+        f"; file_search ranked by {upstream.embedding_model}" if upstream.embedding_model else ""
+    )
+    return f"{api} at {upstream.root}{key}{served}{ranking}"
 
 
 @click.command("serve")
@@ -66,29 +133,107 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     default=None,
     help="Require this bearer key (prefer --api-key-env: arguments show in process lists).",
 )
+@click.option(
+    "--model-base-url",
+    metavar="URL",
+    default=None,
+    help="Answer runs with the model behind this OpenAI-compatible URL (…/v1) instead of "
+    "the scripted responder.",
+)
+@click.option(
+    "--model-api",
+    type=click.Choice(["chat", "responses"]),
+    default="chat",
+    show_default=True,
+    help="What the upstream speaks: Chat Completions (vLLM, Ollama, llama.cpp, ...) or "
+    "the OpenAI Responses API.",
+)
+@click.option(
+    "--model-key-env",
+    metavar="NAME",
+    default=None,
+    help="Send the upstream the key held in this environment variable.",
+)
+@click.option(
+    "--model-map",
+    metavar="NAME=MODEL",
+    multiple=True,
+    help="Run assistants of model NAME on the upstream's MODEL; '*=MODEL' maps every other "
+    "name (repeatable).",
+)
+@click.option(
+    "--embedding-model",
+    metavar="MODEL",
+    default=None,
+    help="Rank file_search results with this model of the upstream's /embeddings "
+    "(default: lexical ranking).",
+)
+@click.option(
+    "--model-timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds a model call may stay silent before its run fails.",
+)
+@click.option(
+    "--code-interpreter",
+    type=click.Choice(["off", "sandbox"]),
+    default="off",
+    show_default=True,
+    help="Run code_interpreter code on this machine (sandbox is refused: see docs/serve.md).",
+)
+@click.option(
+    "--skip-model-check",
+    is_flag=True,
+    help="Do not check the upstream at start-up (for servers without GET /models).",
+)
 @global_options
 @examples(
     "assistops serve                         # http://127.0.0.1:8765/v1",
     "assistops serve --port 0 --db :memory:  # a free port, nothing kept",
     "ASSISTOPS_KEY=s3cret assistops serve --host 0.0.0.0 --api-key-env ASSISTOPS_KEY",
+    "assistops serve --model-base-url http://127.0.0.1:11434/v1 --model-map '*=llama3.2'",
+    "assistops serve --model-base-url https://api.openai.com/v1 --model-api responses "
+    "--model-key-env OPENAI_API_KEY",
 )
 def serve(
-    host: str, port: int, db: str | None, api_key_env: str | None, api_key: str | None
+    host: str,
+    port: int,
+    db: str | None,
+    api_key_env: str | None,
+    api_key: str | None,
+    model_base_url: str | None,
+    model_api: str,
+    model_key_env: str | None,
+    model_map: tuple[str, ...],
+    embedding_model: str | None,
+    model_timeout: float,
+    code_interpreter: str,
+    skip_model_check: bool,
 ) -> None:
     """Serve the local backend over HTTP until interrupted (Ctrl-C).
 
     Any Assistants-compatible client can use it: point its base URL at the printed address.
+    Runs are answered by the scripted responder, or with --model-base-url by a real model.
     """
-    from assistops.backend import start_server  # only serve needs the server
-
     key = _resolve_key(api_key, api_key_env)
+    upstream, listed = _upstream(
+        model_base_url,
+        model_api,
+        model_key_env,
+        model_map,
+        embedding_model,
+        model_timeout,
+        code_interpreter,
+        skip_model_check,
+    )
     if db is None:
         path = _project_dir(Path.cwd()) / DEFAULT_DB
         path.parent.mkdir(parents=True, exist_ok=True)
         db = str(path)
     console = make_console()
     try:
-        running = start_server(db, host=host, port=port, api_key=key)
+        running = start_server(db, host=host, port=port, api_key=key, upstream=upstream)
     except OSError as exc:
         # a taken port or an address this machine does not have: say which, and what to do
         why = exc.strerror or str(exc)
@@ -109,6 +254,7 @@ def serve(
         console.print(f"  control plane: {running.control_url}")
         source = f"${api_key_env}" if api_key_env else "--api-key"
         console.print(f"  API key:       {'required (' + source + ')' if key else 'not required'}")
+        console.print(f"  runs:          {_runs_line(upstream, model_key_env, listed)}")
         sys.stdout.flush()
         running.serve_forever()
     except KeyboardInterrupt:

@@ -30,6 +30,7 @@ PUBLIC = {
     "ProviderError",
     "Release",
     "ReleaseError",
+    "UpstreamError",
     "ResourceChange",
     "StalePlanError",
     "SunsetError",
