@@ -6,6 +6,8 @@
     read      provider           -> live state           (assistops.engine.live, via kinds)
     diff      desired vs live    -> plan                 (assistops.engine.planner, via kinds)
     apply     plan + provider    -> changes, verified    (assistops.engine.apply)
+    status    live state + plan  -> what runs, at which revision (assistops.engine.status)
+    promote   SRC checked        -> DST planned/applied  (assistops.engine.promotion)
 
 The CLI and the tests call these functions; nothing here prints. ``plan`` only ever holds a
 read-only view of the provider; only ``apply`` holds a writer.
@@ -14,7 +16,7 @@ read-only view of the provider; only ``apply`` holds a writer.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,9 +30,26 @@ from assistops.engine.locking import exclusive
 from assistops.engine.options import ApplyOptions, Event, PlanOptions
 from assistops.engine.plan import Plan
 from assistops.engine.planner import build_plan
+from assistops.engine.promotion import (
+    Difference,
+    Promotion,
+    PromotionGate,
+    Source,
+    check_source,
+    environment_differences,
+    refuse,
+)
 from assistops.engine.saved_plan import check_fresh, read_plan
-from assistops.errors import ConfigError, PlanError, Problem, ReleaseError
+from assistops.engine.status import (
+    EnvironmentStatus,
+    ProjectStatus,
+    Unreadable,
+    environment_status,
+    running_of,
+)
+from assistops.errors import ConfigError, PlanError, Problem, ProviderError, ReleaseError
 from assistops.kinds import responses
+from assistops.kinds.base import LiveState, Running
 from assistops.kinds.file import FileSpec
 from assistops.kinds.release import (
     RELEASE_PURPOSE,
@@ -51,6 +70,8 @@ __all__ = [
     "ConfirmFn",
     "Event",
     "PlanOptions",
+    "PromoteOutcome",
+    "Promotion",
     "ResponsesRequests",
     "ValidationReport",
     "addresses",
@@ -64,7 +85,11 @@ __all__ = [
     "open_writer",
     "payloads",
     "plan",
+    "promote",
+    "promotion_plan",
     "responses_requests",
+    "status",
+    "status_all",
     "validate",
 ]
 
@@ -297,15 +322,18 @@ def compute_plan(
     options: PlanOptions | None = None,
     *,
     state: DesiredState | None = None,
+    live: LiveState | None = None,
 ) -> Plan:
-    """Render the desired state (unless given), read live state, and diff them into a plan."""
+    """Render the desired state (unless given), read live state (unless given), and diff them
+    into a plan."""
     options = options or PlanOptions()
     declared = state if state is not None else _desired_state(project, environment)
     state = declared.model_copy(update={"resources": {}}) if options.destroy else declared
     targets = resolve_targets(declared, options.targets)
     if options.destroy and targets:
         raise PlanError("--target and --destroy cannot be combined; destroy removes everything")
-    live = read_live(reader, project.name, environment, api=state.api)
+    if live is None:
+        live = read_live(reader, project.name, environment, api=state.api)
     provider, _, endpoint = reader.label.partition(" (")
     whole = build_plan(state, live, provider=provider, endpoint=endpoint.removesuffix(")"))
     if options.destroy:
@@ -505,3 +533,131 @@ def _desired_state(project: Project, environment: str) -> DesiredState:
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     return rendered.state
+
+
+# -- status and promotion -----------------------------------------------------------------------
+
+
+def _read_status(
+    project: Project, environment: str, state: DesiredState, reader: Reader
+) -> tuple[EnvironmentStatus, list[Running]]:
+    live = read_live(reader, project.name, environment, api=state.api)
+    plan = compute_plan(project, environment, reader, state=state, live=live)
+    running = running_of(live)
+    return environment_status(plan, running, project.root), running
+
+
+def status(start: Path, environment: str | None) -> EnvironmentStatus:
+    """What runs in one environment (default: the first declared): every managed resource
+    with its id, the revision and digest its last apply recorded, when, and whether it still
+    matches the declarations (read-only)."""
+    project = load_project(start)
+    environment = environment_name(project, environment)
+    state = _desired_state(project, environment)
+    reader = open_reader(project, environment)
+    try:
+        return _read_status(project, environment, state, reader)[0]
+    finally:
+        reader.close()
+
+
+def status_all(start: Path) -> ProjectStatus:
+    """Every declared environment's status side by side, with the revision the working tree
+    would record (HEAD). An environment that cannot be read (no key, unreachable, invalid
+    for it) is reported as :class:`Unreadable` rather than failing the others."""
+    project = load_project(start)
+    head = Renderer(project).revision
+    out = ProjectStatus(project.name, head)
+    for name in project.environment_names():
+        env = project.environment(name)
+        try:
+            out.environments.append(status(start, name))
+        except (ProviderError, ConfigError) as exc:
+            out.environments.append(Unreadable(name, env.provider, str(exc)))
+    return out
+
+
+def _check_promotion(
+    project: Project,
+    source: str,
+    dest: str,
+    gates: Sequence[PromotionGate],
+) -> tuple[Source, list[Difference]]:
+    if source == dest:
+        raise PlanError(
+            f"--from and --to both name '{source}': promotion deploys one environment's "
+            "revision to another"
+        )
+    environment_name(project, source)
+    environment_name(project, dest)
+    src_state = _desired_state(project, source)  # bad input is refused before any connection
+    _desired_state(project, dest)
+    reader = open_reader(project, source)
+    try:
+        status_, running = _read_status(project, source, src_state, reader)
+    finally:
+        reader.close()
+    src = Source(source, status_, running, src_state.revision)
+    refusals = check_source(src, project.root)
+    for gate in gates:
+        refusals += gate.check(src)
+    if refusals:
+        raise refuse(source, dest, refusals)
+    return src, environment_differences(project, source, dest)
+
+
+def promotion_plan(
+    start: Path, source: str, dest: str, *, gates: Sequence[PromotionGate] = ()
+) -> Promotion:
+    """Check that ``source`` runs exactly what the working tree declares for it, at a commit
+    in HEAD's history, then plan ``dest`` from the same tree (read-only: nothing changes).
+
+    Raises PromotionError naming each resource and reason when a check fails; ``gates`` are
+    extra checks run after the built-in ones (``assistops.engine.promotion``).
+    """
+    project = load_project(start)
+    src, differences = _check_promotion(project, source, dest, gates)
+    reader = open_reader(project, dest)
+    try:
+        planned = compute_plan(project, dest, reader)
+    finally:
+        reader.close()
+    return Promotion(src, differences, planned)
+
+
+PromoteConfirmFn = Callable[[Promotion], bool]
+
+
+@dataclass(frozen=True)
+class PromoteOutcome:
+    """What ``promote`` checked (``promotion``, its plan the one applied) and what apply did."""
+
+    promotion: Promotion
+    outcome: ApplyOutcome
+
+
+def promote(
+    start: Path,
+    source: str,
+    dest: str,
+    *,
+    confirm: PromoteConfirmFn,
+    options: ApplyOptions | None = None,
+    gates: Sequence[PromotionGate] = (),
+) -> PromoteOutcome:
+    """Promote what runs in ``source`` to ``dest``: the checks of :func:`promotion_plan`, then
+    an apply of ``dest`` from the same tree, as ``apply`` does it (the destination's lock,
+    its protected flag, ``confirm`` seeing the promotion and its plan, the verifying plan).
+    Raises PromotionError, naming each resource and reason, when a check fails.
+    """
+    project = load_project(start)
+    src, differences = _check_promotion(project, source, dest, gates)
+    options = options or ApplyOptions()
+    if options.plan_file is not None:
+        raise PlanError("promote plans its destination itself; apply a saved plan with apply")
+
+    def confirm_plan(planned: Plan) -> bool:
+        return confirm(Promotion(src, differences, planned))
+
+    outcome = apply(start, dest, confirm=confirm_plan, options=options)
+    return PromoteOutcome(Promotion(src, differences, outcome.plan), outcome)

@@ -10,6 +10,7 @@ from assistops.cli.export import export
 from assistops.cli.import_ import import_
 from assistops.cli.init import init
 from assistops.cli.plan import plan
+from assistops.cli.promote import promote
 from assistops.cli.render import render
 from assistops.cli.serve import serve
 from assistops.cli.status import status
@@ -23,6 +24,7 @@ COMMANDS: list[click.Command] = [
     status,
     apply,
     destroy,
+    promote,
     import_,
     export,
     serve,

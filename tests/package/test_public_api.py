@@ -26,6 +26,7 @@ PUBLIC = {
     "PlanError",
     "PlanOptions",
     "Problem",
+    "PromotionError",
     "ProviderError",
     "Release",
     "ReleaseError",
@@ -41,6 +42,9 @@ PUBLIC = {
     "load_release",
     "payloads",
     "plan",
+    "promote",
+    "promotion_plan",
+    "status",
     "validate",
 }
 
