@@ -230,7 +230,8 @@ def apply_document(outcome: api.ApplyOutcome, verb: str) -> dict[str, Any]:
     }
 
 
-def apply_options(func: F) -> F:
+def apply_flags(func: F) -> F:
+    """``--auto-approve``, ``--allow-delete`` and ``--concurrency``, as apply takes them."""
     func = click.option(
         "--auto-approve", is_flag=True, help="Skip the confirmation prompt (the plan is shown)."
     )(func)
@@ -244,8 +245,12 @@ def apply_options(func: F) -> F:
         show_default=True,
         help="Independent calls in flight at once.",
     )(func)
-    func = format_option("text", "json", default="text")(func)
     return func
+
+
+def apply_options(func: F) -> F:
+    """apply's flags and ``--format text|json``."""
+    return format_option("text", "json", default="text")(apply_flags(func))
 
 
 @click.command()

@@ -11,12 +11,13 @@ from typing import Any
 import click
 
 from assistops import api
-from assistops.cli.apply import Reporter, apply_document, apply_options, report_outcome
+from assistops.cli.apply import Reporter, apply_document, apply_flags, report_outcome
 from assistops.cli.console import make_console, use_color
 from assistops.cli.options import (
     command,
     complete_environments,
     examples,
+    format_option,
     global_options,
     shown_path,
 )
@@ -94,7 +95,8 @@ def _confirm(*, auto_approve: bool, fmt: str, source: str, dest: str) -> api.Pro
     "or refusal.",
 )
 @click.option("--full", is_flag=True, help="Do not fold long values in the plan.")
-@apply_options
+@apply_flags
+@format_option("text", "json", "markdown", default="text")
 @global_options
 @examples(
     "assistops promote --from staging --to prod          # shows it, asks for 'yes'",
