@@ -88,6 +88,7 @@ __all__ = [
     "promote",
     "promotion_plan",
     "responses_requests",
+    "saved_plans",
     "status",
     "status_all",
     "validate",
@@ -432,6 +433,12 @@ def plan(start: Path, environment: str | None, options: PlanOptions | None = Non
         return compute_plan(project, environment, reader, options, state=state)
     finally:
         reader.close()
+
+
+def saved_plans(paths: Sequence[Path]) -> list[Plan]:
+    """Plans saved with ``plan --out`` (or ``promote --out``), read back as they were made:
+    no provider is opened. Raises PlanError naming a file that is not a saved plan."""
+    return [read_plan(path) for path in paths]
 
 
 def apply(

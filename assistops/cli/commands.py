@@ -13,6 +13,7 @@ from assistops.cli.plan import plan
 from assistops.cli.promote import promote
 from assistops.cli.render import render
 from assistops.cli.serve import serve
+from assistops.cli.show import show
 from assistops.cli.status import status
 from assistops.cli.validate import validate
 
@@ -21,6 +22,7 @@ COMMANDS: list[click.Command] = [
     validate,
     render,
     plan,
+    show,
     status,
     apply,
     destroy,

@@ -9,6 +9,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +211,12 @@ def test_promote_deploys_to_prod_exactly_what_staging_runs(repo: Path) -> None:
         assistant = the_assistant(client)
         assert assistant.model == "gpt-4o"
         assert assistant.metadata["assistops"] == "demo/prod/assistant.assistant"
-        assert assistant.metadata["assistops_rev"].split("@")[1] == head
+        digest, revision, stamp = assistant.metadata["assistops_rev"].split("@")
+    # the tag records the digest, the revision and when apply sent it; status shows that time
+    assert revision == head and digest and stamp.isdigit()
+    row = next(r for r in resources(prod) if r["address"] == "assistant.assistant")
+    applied = datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert row["applied_at"] == applied
     with sdk(repo, "staging") as client:
         assert the_assistant(client).model == "gpt-4o-mini"
     assert again[0] == 0
@@ -379,3 +385,24 @@ def test_promote_refuses_what_cannot_be_promoted_before_reading_anything(repo: P
     assert unknown[0] == 1 and "qa" in unknown[2] and "staging" in unknown[2]
     assert empty[0] == 1
     assert "nothing assistops manages runs in staging: apply it first" in empty[2]
+
+
+def test_show_renders_saved_plans_of_several_environments_as_one_comment(repo: Path) -> None:
+    assert cli(repo, "apply", "-e", "staging", "--auto-approve")[0] == 0
+    instructions = repo / "demo" / "assistants" / "assistant" / "instructions.md.j2"
+    instructions.write_text(instructions.read_text() + "\nBe brief.\n", encoding="utf-8")
+    for env in ("staging", "prod"):
+        assert cli(repo, "plan", "-e", env, "--out", f"../{env}.json")[0] == 0
+
+    code, md, err = cli(repo, "show", "../staging.json", "../prod.json", "--format", "markdown")
+    text = cli(repo, "show", "../prod.json")
+    missing = cli(repo, "show", "../nothing.json")
+
+    assert code == 0, err
+    lines = md.splitlines()
+    assert lines[0] == "## assistops plan: `demo`"
+    assert lines[2] == "- `staging`: Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."
+    assert lines[3] == "- `prod`: Plan: 3 to add, 0 to change, 0 to replace, 0 to destroy."
+    assert md.index("### assistops plan: `demo` / `staging`") < md.index("/ `prod`")
+    assert text[0] == 0 and "environment prod" in text[1]
+    assert missing[0] == 1 and "no such plan file" in missing[2]
