@@ -187,8 +187,7 @@ def all_envs_text(project: ProjectStatus) -> str:
     rows = [("ENVIRONMENT", "PROVIDER", "API", "REVISION", "AGAINST HEAD", "STATE")]
     for env in project.environments:
         if isinstance(env, Unreadable):
-            first = env.message.splitlines()[0] if env.message else ""
-            rows.append((env.environment, env.provider, "-", "-", "-", f"not read: {first}"))
+            rows.append((env.environment, env.provider, "-", "-", "-", "not read (below)"))
             continue
         plan = env.plan
         rows.append(
@@ -211,8 +210,9 @@ def all_envs_text(project: ProjectStatus) -> str:
         lines.append("Every environment that was read and applied runs HEAD.")
     if empty:
         lines.append(f"Nothing applied yet: {', '.join(empty)}.")
-    if unread:
-        lines.append(f"Not read: {', '.join(unread)} (the reason is in the table).")
+    for env in project.environments:
+        if isinstance(env, Unreadable):
+            lines.append(f"Not read: {env.environment}: {env.message}")
     return "\n".join(lines) + "\n"
 
 

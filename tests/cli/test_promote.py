@@ -406,3 +406,66 @@ def test_show_renders_saved_plans_of_several_environments_as_one_comment(repo: P
     assert md.index("### assistops plan: `demo` / `staging`") < md.index("/ `prod`")
     assert text[0] == 0 and "environment prod" in text[1]
     assert missing[0] == 1 and "no such plan file" in missing[2]
+
+
+def test_promote_refuses_a_revision_this_clone_does_not_have(repo: Path) -> None:
+    assert cli(repo, "apply", "-e", "staging", "--auto-approve")[0] == 0
+    with sdk(repo, "staging") as client:
+        assistant = the_assistant(client)
+        digest = assistant.metadata["assistops_rev"].split("@")[0]
+        # as if staging had been applied from a commit this clone lacks (a shallow checkout)
+        metadata = {**assistant.metadata, "assistops_rev": f"{digest}@0123456789ab"}
+        client.beta.assistants.update(assistant.id, metadata=metadata)
+
+    status = status_json(repo, "staging")
+    code, _, err = cli(repo, "promote", "--from", "staging", "--to", "prod", "--auto-approve")
+
+    assert status["in_sync"] is True  # the declarations match: only the revision is unknown
+    assert code == 1
+    assert (
+        f"assistant.assistant ({assistant.id}): staging runs revision 0123456789ab, not a commit "
+        "of this repository: fetch the full history"
+    ) in err
+    assert "fetch-depth: 0" in err
+
+
+def test_promote_to_another_provider_with_its_own_key(repo: Path) -> None:
+    key = "-".join(("sk", "canary", "promote", "0123456789abcdef"))
+    with start_server(":memory:", api_key=key) as server:
+        config = repo / "demo" / "assistops.yaml"
+        config.write_text(
+            config.read_text(encoding="utf-8") + "  remote:\n"
+            "    provider: openai\n"
+            f"    base_url: {server.base_url}\n"
+            "    api_key_env: REMOTE_KEY\n"
+            "    variables:\n"
+            "      greeting: Hello from afar\n",
+            encoding="utf-8",
+        )
+        head = commit(repo, "a remote environment")
+        assert cli(repo, "apply", "-e", "staging", "--auto-approve")[0] == 0
+
+        done = run(
+            "-C", repo / "demo", "promote", "--from", "staging", "--to", "remote",
+            "--auto-approve", env={"REMOTE_KEY": key},
+        )  # fmt: skip
+        shown = run("-C", repo / "demo", "status", "--all-envs", env={"REMOTE_KEY": key})
+        wrong = run(
+            "-C", repo / "demo", "promote", "--from", "staging", "--to", "remote",
+            "--auto-approve", env={"REMOTE_KEY": key[::-1]},
+        )  # fmt: skip
+        client = openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0)
+        remote = the_assistant(client)
+
+    assert done.exit_code == 0, done.stderr
+    assert "Promote complete: 3 added" in done.stdout
+    assert remote.metadata["assistops_rev"].split("@")[1] == head
+    assert remote.metadata["assistops"] == "demo/remote/assistant.assistant"
+    remote_row = next(
+        line for line in shown.stdout.splitlines() if line.lstrip().startswith("remote ")
+    )
+    assert "openai" in remote_row and head in remote_row and "at HEAD" in remote_row
+    assert wrong.exit_code == 1
+    for result in (done, shown, wrong):
+        assert key not in result.stdout + result.stderr
+        assert key[::-1] not in result.stdout + result.stderr
