@@ -6,6 +6,8 @@
     read      provider           -> live state           (assistops.engine.live, via kinds)
     diff      desired vs live    -> plan                 (assistops.engine.planner, via kinds)
     apply     plan + provider    -> changes, verified    (assistops.engine.apply)
+    status    live state + plan  -> what runs, at which revision (assistops.engine.status)
+    promote   SRC checked        -> DST planned/applied  (assistops.engine.promotion)
 
 The CLI and the tests call these functions; nothing here prints. ``plan`` only ever holds a
 read-only view of the provider; only ``apply`` holds a writer.
@@ -18,7 +20,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,7 +47,24 @@ from assistops.engine.locking import exclusive
 from assistops.engine.options import ApplyOptions, Event, PlanOptions
 from assistops.engine.plan import Plan
 from assistops.engine.planner import build_plan
+from assistops.engine.promotion import (
+    Difference,
+    Promotion,
+    PromotionGate,
+    Refusal,
+    Source,
+    check_source,
+    environment_differences,
+    refuse,
+)
 from assistops.engine.saved_plan import check_fresh, read_plan
+from assistops.engine.status import (
+    EnvironmentStatus,
+    ProjectStatus,
+    Unreadable,
+    environment_status,
+    running_of,
+)
 from assistops.errors import (
     ConfigError,
     ConversationError,
@@ -56,6 +75,7 @@ from assistops.errors import (
 )
 from assistops.kinds import responses
 from assistops.kinds.assistant import assistant_address
+from assistops.kinds.base import LiveState, Running
 from assistops.kinds.file import FileSpec
 from assistops.kinds.release import (
     RELEASE_PURPOSE,
@@ -76,10 +96,13 @@ __all__ = [
     "ConfirmFn",
     "Event",
     "PlanOptions",
+    "PromoteOutcome",
+    "Promotion",
     "ResponsesRequests",
     "TestOptions",
     "TestReport",
     "TestResult",
+    "TestsGate",
     "ValidationReport",
     "addresses",
     "apply",
@@ -94,9 +117,14 @@ __all__ = [
     "open_writer",
     "payloads",
     "plan",
+    "promote",
+    "promotion_plan",
     "responses_requests",
     "run_tests",
+    "saved_plans",
     "select_tests",
+    "status",
+    "status_all",
     "validate",
 ]
 
@@ -350,15 +378,18 @@ def compute_plan(
     options: PlanOptions | None = None,
     *,
     state: DesiredState | None = None,
+    live: LiveState | None = None,
 ) -> Plan:
-    """Render the desired state (unless given), read live state, and diff them into a plan."""
+    """Render the desired state (unless given), read live state (unless given), and diff them
+    into a plan."""
     options = options or PlanOptions()
     declared = state if state is not None else _desired_state(project, environment)
     state = declared.model_copy(update={"resources": {}}) if options.destroy else declared
     targets = resolve_targets(declared, options.targets)
     if options.destroy and targets:
         raise PlanError("--target and --destroy cannot be combined; destroy removes everything")
-    live = read_live(reader, project.name, environment, api=state.api)
+    if live is None:
+        live = read_live(reader, project.name, environment, api=state.api)
     provider, _, endpoint = reader.label.partition(" (")
     whole = build_plan(state, live, provider=provider, endpoint=endpoint.removesuffix(")"))
     if options.destroy:
@@ -457,6 +488,12 @@ def plan(start: Path, environment: str | None, options: PlanOptions | None = Non
         return compute_plan(project, environment, reader, options, state=state)
     finally:
         reader.close()
+
+
+def saved_plans(paths: Sequence[Path]) -> list[Plan]:
+    """Plans saved with ``plan --out`` (or ``promote --out``), read back as they were made:
+    no provider is opened. Raises PlanError naming a file that is not a saved plan."""
+    return [read_plan(path) for path in paths]
 
 
 def apply(
@@ -810,3 +847,164 @@ def chat(start: Path, environment: str | None, assistant: str) -> Iterator[Chat]
                 session.close()
         finally:
             writer.close()
+
+
+@dataclass
+class TestsGate:
+    """``promote --require-tests``: the source's conversation tests must pass before the
+    destination is planned (a PromotionGate). ``report`` keeps what they did."""
+
+    __test__ = False  # not a pytest class
+
+    start: Path
+    options: TestOptions | None = None
+    on_result: Callable[[TestResult], None] | None = None
+    name: str = "conversation tests"
+    report: TestReport | None = None
+
+    def check(self, source: Source) -> list[Refusal]:
+        """Run the tests against what ``source`` runs; each failed one is a reason to refuse."""
+        report = run_tests(self.start, source.environment, self.options, on_result=self.on_result)
+        self.report = report
+        if report.passed:
+            return []
+        failed = [t for t in report.tests if not t.passed]
+        where = f"'assistops test -e {source.environment}'"
+        if not failed:
+            return [Refusal(f"the conversation tests did not complete; run {where}")]
+        return [
+            Refusal(
+                f"conversation test {t.id} failed ({t.passes}/{len(t.attempts)} attempts passed, "
+                f"{t.needed} needed): {t.first_failure()}; see it with {where}"
+            )
+            for t in failed
+        ]
+
+
+# -- status and promotion -----------------------------------------------------------------------
+
+
+def _read_status(
+    project: Project, environment: str, state: DesiredState, reader: Reader
+) -> tuple[EnvironmentStatus, list[Running]]:
+    live = read_live(reader, project.name, environment, api=state.api)
+    plan = compute_plan(project, environment, reader, state=state, live=live)
+    running = running_of(live)
+    return environment_status(plan, running, project.root), running
+
+
+def status(start: Path, environment: str | None) -> EnvironmentStatus:
+    """What runs in one environment (default: the first declared): every managed resource
+    with its id, the revision and digest its last apply recorded, when, and whether it still
+    matches the declarations (read-only)."""
+    project = load_project(start)
+    environment = environment_name(project, environment)
+    state = _desired_state(project, environment)
+    reader = open_reader(project, environment)
+    try:
+        return _read_status(project, environment, state, reader)[0]
+    finally:
+        reader.close()
+
+
+def status_all(start: Path) -> ProjectStatus:
+    """Every declared environment's status side by side, with the revision the working tree
+    would record (HEAD). An environment that cannot be read (no key, unreachable, invalid
+    for it) is reported as :class:`Unreadable` rather than failing the others."""
+    project = load_project(start)
+    head = Renderer(project).revision
+    out = ProjectStatus(project.name, head)
+    for name in project.environment_names():
+        env = project.environment(name)
+        try:
+            out.environments.append(status(start, name))
+        except (ProviderError, ConfigError) as exc:
+            out.environments.append(Unreadable(name, env.provider, str(exc)))
+    return out
+
+
+def _check_promotion(
+    project: Project,
+    source: str,
+    dest: str,
+    gates: Sequence[PromotionGate],
+) -> tuple[Source, list[Difference]]:
+    if source == dest:
+        raise PlanError(
+            f"--from and --to both name '{source}': promotion deploys one environment's "
+            "revision to another"
+        )
+    environment_name(project, source)
+    environment_name(project, dest)
+    src_state = _desired_state(project, source)  # bad input is refused before any connection
+    _desired_state(project, dest)
+    reader = open_reader(project, source)
+    try:
+        status_, running = _read_status(project, source, src_state, reader)
+    finally:
+        reader.close()
+    src = Source(source, status_, running, src_state.revision)
+    refusals = check_source(src, project.root)
+    # a gate (the conversation tests) proves something only of a source the tree declares
+    for gate in gates if not refusals else ():
+        refusals += gate.check(src)
+    if refusals:
+        raise refuse(source, dest, refusals)
+    return src, environment_differences(project, source, dest)
+
+
+def promotion_plan(
+    start: Path, source: str, dest: str, *, gates: Sequence[PromotionGate] = ()
+) -> Promotion:
+    """Check that ``source`` runs exactly what the working tree declares for it, at a commit
+    in HEAD's history, then plan ``dest`` from the same tree (read-only: nothing changes).
+
+    Raises PromotionError naming each resource and reason when a check fails; ``gates`` are
+    extra checks run after the built-in ones (``assistops.engine.promotion``).
+    """
+    project = load_project(start)
+    src, differences = _check_promotion(project, source, dest, gates)
+    reader = open_reader(project, dest)
+    try:
+        planned = compute_plan(project, dest, reader)
+    finally:
+        reader.close()
+    return Promotion(src, differences, planned)
+
+
+PromoteConfirmFn = Callable[[Promotion], bool]
+
+
+@dataclass(frozen=True)
+class PromoteOutcome:
+    """What ``promote`` checked (``promotion``, its plan the one applied) and what apply did."""
+
+    promotion: Promotion
+    outcome: ApplyOutcome
+
+
+def promote(
+    start: Path,
+    source: str,
+    dest: str,
+    *,
+    confirm: PromoteConfirmFn,
+    options: ApplyOptions | None = None,
+    gates: Sequence[PromotionGate] = (),
+) -> PromoteOutcome:
+    """Promote what runs in ``source`` to ``dest``: the checks of :func:`promotion_plan`, then
+    an apply of ``dest`` from the same tree, as ``apply`` does it (the destination's lock,
+    its protected flag, ``confirm`` seeing the promotion and its plan, the verifying plan).
+    Raises PromotionError, naming each resource and reason, when a check fails.
+    """
+    project = load_project(start)
+    src, differences = _check_promotion(project, source, dest, gates)
+    options = options or ApplyOptions()
+    if options.plan_file is not None:
+        raise PlanError("promote plans its destination itself; apply a saved plan with apply")
+
+    def confirm_plan(planned: Plan) -> bool:
+        return confirm(Promotion(src, differences, planned))
+
+    outcome = apply(start, dest, confirm=confirm_plan, options=options)
+    return PromoteOutcome(Promotion(src, differences, outcome.plan), outcome)

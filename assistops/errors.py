@@ -11,7 +11,8 @@ traceback). Anything else escaping is a bug.
     │   └── SunsetError        the assistants endpoint is gone from api.openai.com
     ├── PlanError              a plan cannot be made or applied
     │   ├── StalePlanError     a saved plan no longer matches live state
-    │   └── ApplyError         apply stopped part-way; what was done stays done
+    │   ├── ApplyError         apply stopped part-way; what was done stays done
+    │   └── PromotionError     promote refused: the source is not what the tree declares
     ├── ReleaseError           an app's release cannot be read (none, or not a release)
     ├── AdoptError             an import or export cannot go ahead; nothing was changed
     │   └── MissingFilesError  some files' contents cannot be obtained
@@ -101,6 +102,17 @@ class ApplyError(PlanError):
     def __init__(self, message: str, result: Any) -> None:
         super().__init__(message)
         self.result = result
+
+
+class PromotionError(PlanError):
+    """``promote`` refused before planning the destination; nothing was changed.
+
+    ``refusals`` holds one line per reason, each naming the resource it is about.
+    """
+
+    def __init__(self, message: str, refusals: Sequence[str]) -> None:
+        super().__init__(message)
+        self.refusals = list(refusals)
 
 
 class ReleaseError(AssistopsError):

@@ -28,7 +28,7 @@ from assistops.errors import PlanError
 from assistops.output import plan_document, render_compact, render_text
 
 
-class _Reporter:
+class Reporter:
     """Shows apply's progress on stderr, one line per step as each one finishes, its indexing
     included (``attach files: vector_store.docs (4/4 files indexed)``); on a terminal a bar per
     store while it indexes.
@@ -45,7 +45,7 @@ class _Reporter:
         self.tasks: dict[str, TaskID] = {}
         self.indexed: dict[str, tuple[int, int]] = {}
 
-    def __enter__(self) -> _Reporter:
+    def __enter__(self) -> Reporter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -144,8 +144,7 @@ def _run(
             f"--format json needs --auto-approve{' or a saved plan' if not destroy else ''}: "
             "machine output has no prompt"
         )
-    out = make_console()
-    with _Reporter(quiet=fmt == "json") as reporter:
+    with Reporter(quiet=fmt == "json") as reporter:
         options = api.ApplyOptions(
             plan=api.PlanOptions(targets=targets, destroy=destroy),
             plan_file=plan_file,
@@ -157,12 +156,23 @@ def _run(
             auto_approve=auto_approve, saved=plan_file is not None, verb=verb, fmt=fmt
         )
         outcome = api.apply(Path("."), env, confirm=confirm, options=options)
+    report_outcome(
+        outcome, verb=verb, destroy=destroy, fmt=fmt, document=apply_document(outcome, verb)
+    )
+
+
+def report_outcome(
+    outcome: api.ApplyOutcome, *, verb: str, destroy: bool, fmt: str, document: dict[str, Any]
+) -> None:
+    """What apply (destroy, promote) prints once it is done: the JSON ``document``, or the
+    summary and the verification; a fresh plan that is not empty is an error."""
+    out = make_console()
     plan = outcome.plan
     verify = outcome.verify
     failed = verify is not None and verify.has_changes
     if fmt == "json":
         if not failed:
-            click.echo(json.dumps(_document(outcome, verb), indent=2, sort_keys=True))
+            click.echo(json.dumps(document, indent=2, sort_keys=True))
     elif outcome.result is None:
         what = "nothing assistops manages is left" if destroy else "it already matches"
         out.print(
@@ -199,7 +209,7 @@ def _run(
         )
 
 
-def _document(outcome: api.ApplyOutcome, verb: str) -> dict[str, Any]:
+def apply_document(outcome: api.ApplyOutcome, verb: str) -> dict[str, Any]:
     """What ``apply --format json`` prints (docs/cli.md): what was planned and done."""
     s = outcome.plan.summary
     return {
@@ -220,7 +230,8 @@ def _document(outcome: api.ApplyOutcome, verb: str) -> dict[str, Any]:
     }
 
 
-def _common(func: F) -> F:
+def apply_flags(func: F) -> F:
+    """``--auto-approve``, ``--allow-delete`` and ``--concurrency``, as apply takes them."""
     func = click.option(
         "--auto-approve", is_flag=True, help="Skip the confirmation prompt (the plan is shown)."
     )(func)
@@ -234,15 +245,19 @@ def _common(func: F) -> F:
         show_default=True,
         help="Independent calls in flight at once.",
     )(func)
-    func = format_option("text", "json", default="text")(func)
     return func
+
+
+def apply_options(func: F) -> F:
+    """apply's flags and ``--format text|json``."""
+    return format_option("text", "json", default="text")(apply_flags(func))
 
 
 @click.command()
 @env_option
 @target_option
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@_common
+@apply_options
 @global_options
 @examples(
     "assistops apply                          # shows the plan, asks for 'yes'",
@@ -281,7 +296,7 @@ def apply(
 
 @click.command()
 @env_option
-@_common
+@apply_options
 @global_options
 @examples(
     "assistops plan --destroy -e staging      # see what would go",

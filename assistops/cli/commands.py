@@ -43,10 +43,16 @@ COMMANDS: dict[str, Entry] = {
         "plan",
         "Compare the declarations with live state in ENV and show what apply would change.",
     ),
+    "show": Entry(
+        "assistops.cli.show",
+        "show",
+        "Show plans saved with 'plan --out' (or 'promote --out'), as they were made.",
+    ),
     "status": Entry(
         "assistops.cli.status",
         "status",
-        "List what assistops manages in ENV, with each resource's id and state.",
+        "Show what runs in ENV: each resource with its provider id, the revision its last apply "
+        "recorded, when that was, and whether it matches the declarations or drifted.",
     ),
     "apply": Entry(
         "assistops.cli.apply",
@@ -57,6 +63,11 @@ COMMANDS: dict[str, Entry] = {
         "assistops.cli.apply",
         "destroy",
         "Delete everything assistops manages in ENV (nothing else is touched).",
+    ),
+    "promote": Entry(
+        "assistops.cli.promote",
+        "promote",
+        "Deploy to DST exactly what SRC runs, and refuse unless that is provable.",
     ),
     "test": Entry(
         "assistops.cli.test",

@@ -30,11 +30,13 @@ from assistops.kinds.base import (
     LiveState,
     Phase,
     PlanContext,
+    Running,
     Scope,
     StepBase,
     UpdateStep,
     plan_declared_then_orphans,
     retire,
+    running_tagged,
     tagged,
 )
 from assistops.kinds.changes import ResourceChange
@@ -45,6 +47,7 @@ from assistops.kinds.tags import (
     recorded_revision,
     rev_digest,
     split_rev_digest,
+    stamped,
     user_metadata,
 )
 from assistops.providers.base import Json, Reader
@@ -250,7 +253,7 @@ class CreateAgent(CreateStep):
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /agents``."""
-        created = ctx.writer.create_agent(self.body)
+        created = ctx.writer.create_agent(stamped(self.body))
         ctx.record(self.address, created["id"])
 
 
@@ -262,7 +265,7 @@ class UpdateAgent(UpdateStep):
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /agents/{id}``."""
-        ctx.writer.update_agent(self.id, self.body)
+        ctx.writer.update_agent(self.id, stamped(self.body))
 
 
 class DeleteAgent(DeleteStep):
@@ -305,6 +308,10 @@ class AgentKind(Kind[AgentSpec, AgentsLive]):
             return AgentsLive(tagged(listed.result(), live, self.name))
 
         return finish
+
+    def running(self, live: LiveState) -> list[Running]:
+        """Each tagged agent with the revision and digest its tags record."""
+        return running_tagged(self.name, live.part(self).agents)
 
     def plan(self, ctx: PlanContext) -> None:
         """Each declared agent, then the ones that are ours but no longer declared."""

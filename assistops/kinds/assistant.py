@@ -28,11 +28,13 @@ from assistops.kinds.base import (
     LiveState,
     Phase,
     PlanContext,
+    Running,
     Scope,
     StepBase,
     UpdateStep,
     plan_declared_then_orphans,
     retire,
+    running_tagged,
     tagged,
 )
 from assistops.kinds.changes import ResourceChange
@@ -44,6 +46,7 @@ from assistops.kinds.tags import (
     recorded_revision,
     rev_digest,
     split_rev_digest,
+    stamped,
     user_metadata,
 )
 from assistops.providers.base import Json, Reader
@@ -287,7 +290,7 @@ class CreateAssistant(CreateStep):
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /assistants``."""
-        created = ctx.writer.create_assistant(ctx.resolve(self.body))
+        created = ctx.writer.create_assistant(stamped(ctx.resolve(self.body)))
         ctx.record(self.address, created["id"])
 
 
@@ -299,7 +302,7 @@ class UpdateAssistant(UpdateStep):
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /assistants/{id}``."""
-        ctx.writer.update_assistant(self.id, ctx.resolve(self.body))
+        ctx.writer.update_assistant(self.id, stamped(ctx.resolve(self.body)))
 
 
 class DeleteAssistant(DeleteStep):
@@ -360,6 +363,10 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
             lambda spec, candidates: self._assistant(ctx, spec, candidates),
             lambda address, raw: self._delete(ctx, address, raw, duplicate=False),
         )
+
+    def running(self, live: LiveState) -> list[Running]:
+        """Each tagged assistant with the revision and digest its tags record."""
+        return running_tagged(self.name, live.part(self).assistants)
 
     def requests(self, spec: AssistantSpec, state: DesiredState) -> list[Json]:
         """``POST /v1/assistants``, references shown as ``${address}``."""

@@ -10,6 +10,8 @@ The engine drives kinds and hands them what they need; kinds never import the en
     discover   Reader            -> the kind's part of LiveState      (engine.live)
     plan       PlanContext       -> ResourceChanges and steps         (engine.planner)
     sweep      PlanContext       -> deletions once every kind planned
+    running    LiveState         -> what runs: id, revision, digest, when applied (status,
+                                    promote)
     run        a step + ApplyContext -> provider calls               (engine.apply)
     describe   a step            -> one line for people               (output)
 """
@@ -34,7 +36,7 @@ from assistops.kinds.changes import (
     deletion,
 )
 from assistops.kinds.spec import DesiredState, Projection, Spec, digest_of
-from assistops.kinds.tags import owner_of
+from assistops.kinds.tags import applied_at, owner_of, recorded_revision
 from assistops.providers.base import Json, Reader, Writer
 
 S = TypeVar("S", bound=Spec)
@@ -196,6 +198,47 @@ def sorted_by_age(objects: list[Json]) -> list[Json]:
     return sorted(objects, key=lambda o: (o.get("created_at") or 0, str(o.get("id"))))
 
 
+@dataclass(frozen=True)
+class Running:
+    """What runs at one address: the live object, and what the apply that wrote it recorded.
+
+    ``revision`` and ``digest`` are None where nothing was recorded (an object tagged by hand);
+    an upload has no revision (its content is its identity: ``digest`` is its sha256 prefix).
+    ``applied_at`` is when apply wrote it (unix seconds): the stamp of its tag, else when the
+    service created it.
+    """
+
+    address: str
+    kind: str
+    id: str
+    revision: str | None
+    digest: str | None
+    applied_at: int | None
+
+
+def running_tagged(kind: str, objects: dict[str, list[Json]]) -> list[Running]:
+    """The :class:`Running` record of each tagged object of a kind (assistants, agents,
+    stores), duplicates included, from its ``assistops_rev`` tag."""
+    out: list[Running] = []
+    for address, objs in objects.items():
+        for raw in sorted_by_age(objs):
+            recorded = recorded_revision(raw)
+            when = applied_at(raw)
+            if when is None:
+                when = raw.get("updated_at") or raw.get("created_at")
+            out.append(
+                Running(
+                    address=address,
+                    kind=kind,
+                    id=str(raw["id"]),
+                    revision=recorded[1] if recorded else None,
+                    digest=recorded[0] if recorded else None,
+                    applied_at=int(when) if when else None,
+                )
+            )
+    return out
+
+
 # -- planning -----------------------------------------------------------------------------------
 
 Compare = Callable[[Projection, Projection], list[FieldChange]]
@@ -325,6 +368,12 @@ class Kind(ABC, Generic[S, L]):
 
     def sweep(self, ctx: PlanContext) -> None:
         """After every kind planned (in reverse registry order): delete what nothing uses."""
+
+    @abstractmethod
+    def running(self, live: LiveState) -> list[Running]:
+        """What runs of this kind in the environment (``live`` holds its discovered part): one
+        record per live object, with what its last apply recorded. ``status`` shows them and
+        ``promote`` checks them."""
 
     @abstractmethod
     def requests(self, spec: S, state: DesiredState) -> list[Json]:

@@ -28,6 +28,7 @@ from assistops.kinds.base import (
     LiveState,
     Phase,
     PlanContext,
+    Running,
     Scope,
     StepBase,
     fingerprint,
@@ -289,6 +290,27 @@ class FileKind(Kind[FileSpec, FilesLive]):
                         else "no declared file has this content any more",
                     )
                 )
+
+    def running(self, live: LiveState) -> list[Running]:
+        """Each upload of ours: content-addressed, so its digest is the sha256 prefix its name
+        records and it has no revision of its own (the stores and assistants that hold it
+        do); it was applied when it was uploaded."""
+        out: list[Running] = []
+        for sha16, objs in live.part(self).uploads.items():
+            for raw in sorted_by_age(objs):
+                name = UploadName.parse(str(raw.get("filename", "")))
+                created = raw.get("created_at")
+                out.append(
+                    Running(
+                        address=f"file.{name.basename if name else raw['id']}@{sha16[:12]}",
+                        kind=self.name,
+                        id=str(raw["id"]),
+                        revision=None,
+                        digest=sha16,
+                        applied_at=int(created) if created else None,
+                    )
+                )
+        return out
 
     def requests(self, spec: FileSpec, state: DesiredState) -> list[Json]:
         """The upload, and for a knowledge file its entry in the store."""

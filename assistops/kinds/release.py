@@ -45,6 +45,7 @@ from assistops.kinds.base import (
     LiveState,
     Phase,
     PlanContext,
+    Running,
     Scope,
     StepBase,
     fingerprint,
@@ -411,6 +412,24 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
                     else ORPHAN_REASON,
                 )
             )
+
+    def running(self, live: LiveState) -> list[Running]:
+        """Each published release (the last is current): its name records the revision and
+        digest, and a release is never changed, so it was applied when it was uploaded."""
+        out: list[Running] = []
+        for release in live.part(self).releases:
+            created = release.raw.get("created_at")
+            out.append(
+                Running(
+                    address=release_address(release.name.project),
+                    kind=self.name,
+                    id=str(release.raw["id"]),
+                    revision=release.name.revision,
+                    digest=release.name.digest,
+                    applied_at=int(created) if created else None,
+                )
+            )
+        return out
 
     def _release(self, ctx: PlanContext, spec: ReleaseSpec, current: LiveRelease | None) -> None:
         want = spec.requests(_resolver(ctx))

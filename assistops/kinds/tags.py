@@ -4,7 +4,9 @@ Assistants and vector stores carry metadata keys; vector-store files carry attri
 We reserve as few of the 16 metadata keys as we can, two:
 
     assistops        "<project>/<environment>/<address>"   ownership and identity
-    assistops_rev    "<observed>.<write-only>@<revision>"  digests of the applied spec, revision
+    assistops_rev    "<observed>.<write-only>@<revision>@<applied>"
+                     digests of the applied spec, the config revision, and when apply wrote it
+                     (unix seconds, stamped as the request is sent: see :func:`stamped`)
 
 Vector-store files carry the attributes ``assistops_path`` and ``assistops_sha256``. Uploaded
 files carry no metadata at all, so their filename records owner and content (:class:`UploadName`);
@@ -13,6 +15,7 @@ that is also the stateless record of an assistant's code-interpreter files.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,16 +59,45 @@ class Owner:
 
 
 def format_revision(digest: str, revision: str) -> str:
-    """The ``assistops_rev`` value."""
+    """The ``assistops_rev`` value a plan sends: ``<digest>@<revision>``; apply adds when it
+    wrote it (:func:`stamped`)."""
     return f"{digest}@{revision}"
 
 
 def parse_revision(value: str | None) -> tuple[str, str] | None:
-    """``(digest, revision)`` from an ``assistops_rev`` value, or None."""
+    """``(digest, revision)`` from an ``assistops_rev`` value, or None; the time of the apply
+    that wrote it, when recorded, is :func:`applied_at`'s."""
     if not value or "@" not in value:
         return None
     digest, _, revision = value.partition("@")
-    return digest, revision
+    return digest, revision.partition("@")[0]
+
+
+def stamped(body: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """``body`` with the time of this request added to its ``assistops_rev`` tag.
+
+    The stamp is added when a step sends its request, not when the plan is made: a saved plan
+    applied later records when it was applied, and its steps stay equal to a fresh plan's.
+    The stamp is not part of any digest, so it never makes a plan differ.
+    """
+    metadata = body.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get(REVISION_KEY), str):
+        return body
+    value = metadata[REVISION_KEY].split("@")
+    when = int(time.time() if now is None else now)
+    return {**body, "metadata": {**metadata, REVISION_KEY: "@".join([*value[:2], str(when)])}}
+
+
+def applied_at(raw: dict[str, Any]) -> int | None:
+    """When the apply that last wrote a live assistant, agent or store sent it (unix
+    seconds), from its ``assistops_rev`` tag; None when the tag records no time (written by an
+    earlier version of assistops)."""
+    metadata = raw.get("metadata") or {}
+    value = metadata.get(REVISION_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(value, str):
+        return None
+    parts = value.split("@")
+    return int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,14 @@ from assistops.kinds.base import (
     LiveState,
     Phase,
     PlanContext,
+    Running,
     Scope,
     StepBase,
     UpdateStep,
     fingerprint,
     plan_declared_then_orphans,
     retire,
+    running_tagged,
     sorted_by_age,
 )
 from assistops.kinds.changes import (
@@ -54,6 +56,7 @@ from assistops.kinds.tags import (
     recorded_revision,
     rev_digest,
     split_rev_digest,
+    stamped,
     user_attributes,
     user_metadata,
 )
@@ -204,7 +207,7 @@ class CreateVectorStore(CreateStep):
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores``; later steps refer to it as ``${vector_store.<name>}``."""
-        store = ctx.writer.create_vector_store(self.body)
+        store = ctx.writer.create_vector_store(stamped(self.body))
         ctx.record(self.address, store["id"])
 
 
@@ -216,7 +219,7 @@ class UpdateVectorStore(UpdateStep):
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores/{id}``."""
-        ctx.writer.update_vector_store(self.id, self.body)
+        ctx.writer.update_vector_store(self.id, stamped(self.body))
 
 
 class AttachFiles(StepBase):
@@ -413,6 +416,11 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
             lambda spec, candidates: self._store(ctx, spec, candidates),
             lambda address, raw: self._delete(ctx, address, raw, duplicate=False),
         )
+
+    def running(self, live: LiveState) -> list[Running]:
+        """Each tagged store with the revision and digest its tags record (its files are
+        uploads: the file kind's records)."""
+        return running_tagged(self.name, live.part(self).stores)
 
     def requests(self, spec: VectorStoreSpec, state: DesiredState) -> list[Json]:
         """``POST /v1/vector_stores`` (its files are shown with the file kind)."""

@@ -52,6 +52,7 @@ _FLAG_LABELS = {
 _CELL_WIDTH = 160
 _FOOTER_ROOM = 200  # kept free for the truncation note
 _MIN_SHARE = 2500  # a cut detail block still shows a useful part of its diff
+_DELETES_NAMED = 10  # a callout naming more is a wall of text: the table lists them all
 
 
 def render_markdown(
@@ -134,6 +135,16 @@ def _head(plan: Plan, limit: int) -> tuple[str, bool]:
         lines += [
             f"> 💥 **{plural(breaking, 'change')} may break apps that implement the functions.**"
             " Update those apps first.",
+            "",
+        ]
+    deletes = plan.deletes
+    if deletes:
+        named = ", ".join(_code(r.address) for r in deletes[:_DELETES_NAMED])
+        more = len(deletes) - _DELETES_NAMED
+        lines += [
+            f"> 🔴 **{plural(len(deletes), 'resource')} will be destroyed:** {named}"
+            + (f" and {more} more" if more > 0 else "")
+            + ".",
             "",
         ]
     changes = plan.changes
@@ -326,3 +337,43 @@ def _code(text: str) -> str:
     ticks = "`" * (_longest_backtick_run(text) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+# -- several environments in one comment -----------------------------------------------------------
+
+
+def environment_line(plan: Plan) -> str:
+    """One line for an environment: where, its summary, and what a reviewer must not miss."""
+    marks = []
+    breaking = breaking_count(plan)
+    if breaking:
+        marks.append(f"💥 {plural(breaking, 'breaking change')}")
+    if plan.deletes:
+        marks.append(f"🔴 {plural(len(plan.deletes), 'delete')}")
+    drifted = sum(1 for r in plan.resources if r.drift)
+    if drifted:
+        marks.append(f"⚠️ {drifted} drifted")
+    tail = f" ({', '.join(marks)})" if marks else ""
+    return f"- {_code(plan.environment)}: {summary_line(plan)}{tail}"
+
+
+def render_markdown_many(
+    plans: list[Plan], *, limit: int = DEFAULT_LIMIT, max_lines: int = DEFAULT_MAX_LINES
+) -> str:
+    """Several environments' plans as one comment: a one-line summary per environment first,
+    then each plan, all within ``limit`` (each plan gets an equal share of what is left, and
+    what one does not use goes to the next)."""
+    if len(plans) == 1:
+        return render_markdown(plans[0], limit=limit, max_lines=max_lines)
+    project = ", ".join(dict.fromkeys(_code(p.project) for p in plans))
+    head = "\n".join(
+        [f"## assistops plan: {project}", "", *(environment_line(p) for p in plans), ""]
+    )
+    parts = [head]
+    room = limit - len(head) - 1
+    for i, plan in enumerate(plans):
+        share = room // (len(plans) - i)
+        text = render_markdown(plan, limit=share, max_lines=max_lines)
+        parts.append(text)
+        room -= len(text) + 1
+    return "\n".join(parts)

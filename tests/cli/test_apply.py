@@ -102,9 +102,12 @@ def test_a_saved_destroy_plan_applies_as_a_destroy(project: Path) -> None:
         {
             "action": "create",
             "address": a,
+            "applied_at": None,
+            "digest": None,
             "drift": False,
             "id": None,
             "kind": k,
+            "revision": None,
             "state": "not created yet",
         }
         for a, k in (

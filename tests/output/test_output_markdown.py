@@ -14,6 +14,7 @@ from assistops.output import (
     GITHUB_COMMENT_LIMIT,
     NO_CHANGES,
     render_markdown,
+    render_markdown_many,
     summary_line,
 )
 
@@ -211,3 +212,54 @@ def test_steps_on_request(full_plan: Plan) -> None:
     assert "What apply will do" not in render_markdown(full_plan)
     blocks = details_blocks(render_markdown(full_plan, steps=True))
     assert "# delete vector stores\n  delete vector_store.handbook (vs_handbook1)" in blocks[-1]
+
+
+def test_deletes_are_called_out_above_the_table(full_plan: Plan) -> None:
+    md = render_markdown(full_plan)
+    deletes = [r.address for r in full_plan.deletes]
+    callout = next(line for line in md.splitlines() if line.startswith("> 🔴"))
+
+    assert deletes
+    assert callout.startswith(f"> 🔴 **{len(deletes)} resource")
+    for address in deletes:
+        assert f"`{address}`" in callout
+    assert md.index(callout) < md.index("| Resource |")
+
+
+def test_no_delete_callout_without_deletes(plan_factory: PlanFactory) -> None:
+    assert "🔴 **" not in render_markdown(plan_factory([update_change(), create_change()]))
+
+
+def test_several_environments_open_with_one_summary_line_each(
+    plan_factory: PlanFactory, full_plan: Plan
+) -> None:
+    staging = plan_factory([update_change()], environment="staging")
+    prod = full_plan.model_copy(update={"environment": "prod"})
+    quiet = plan_factory([noop_change()], environment="qa")
+
+    md = render_markdown_many([staging, prod, quiet])
+    lines = md.splitlines()
+
+    assert lines[0].startswith("## assistops plan: ")
+    assert lines[2] == f"- `staging`: {summary_line(staging)} (💥 1 breaking change)"
+    assert lines[3].startswith(f"- `prod`: {summary_line(prod)} (")
+    assert f"🔴 {len(prod.deletes)} delete" in lines[3]
+    assert "💥" in lines[3] and "⚠️ 1 drifted" in lines[3]
+    assert lines[4] == f"- `qa`: {NO_CHANGES}"
+    # then each environment's own plan, in order
+    headings = [line for line in lines if line.startswith("### assistops plan:")]
+    assert [h.rsplit("/ ", 1)[1] for h in headings] == ["`staging`", "`prod`", "`qa`"]
+
+
+def test_several_huge_plans_share_the_comment_limit(plan_factory: PlanFactory) -> None:
+    plans = [
+        big_plan(plan_factory).model_copy(update={"environment": env})
+        for env in ("staging", "prod", "eu")
+    ]
+
+    md = render_markdown_many(plans)
+
+    assert len(md) <= DEFAULT_LIMIT
+    for env in ("staging", "prod", "eu"):
+        assert f"- `{env}`: Plan: 0 to add, 200 to change" in md
+        assert f"### assistops plan: `acme` / `{env}`" in md

@@ -27,6 +27,7 @@ PUBLIC = {
     "PlanError",
     "PlanOptions",
     "Problem",
+    "PromotionError",
     "ProviderError",
     "Release",
     "ReleaseError",
@@ -47,6 +48,9 @@ PUBLIC = {
     "payloads",
     "plan",
     "run_tests",
+    "promote",
+    "promotion_plan",
+    "status",
     "validate",
 }
 
