@@ -429,11 +429,20 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
 
     def _store(self, ctx: PlanContext, spec: VectorStoreSpec, candidates: list[Json]) -> None:
         desired_digest = spec_digest(spec)
-        keeper = pick_keeper(candidates, desired_digest)
-        for extra in (c for c in candidates if c is not keeper):
-            self._delete(ctx, spec.address, extra, duplicate=True)
         files = ctx.specs(FileSpec)
         file_specs = [files[a] for a in spec.files]
+        declared = {(f.path, f.sha256) for f in file_specs}
+        indexed = ctx.live.part(self).files
+
+        def holds(raw: Json) -> int:
+            """How many declared files the store already has indexed."""
+            entries = indexed.get(raw["id"], [])
+            return len(declared & {(_path(e), _sha(e)) for e in entries if _usable(e)})
+
+        # the store an assistant or a release points at, holding the files, is the one to keep
+        keeper = pick_keeper(candidates, desired_digest, in_use=ctx.live.references, holds=holds)
+        for extra in (c for c in candidates if c is not keeper):
+            self._delete(ctx, spec.address, extra, duplicate=True)
         if keeper is None:
             self._create(ctx, spec, file_specs, [])
             return
