@@ -259,13 +259,12 @@ class AttachFiles(StepBase):
             batch = writer.retrieve_file_batch(store_id, batch["id"])
         failed = int((batch.get("file_counts") or {}).get("failed", 0))
         if failed:
-            details = [
-                f"{(f.get('attributes') or {}).get(PATH_ATTRIBUTE, f['id'])}: "
-                f"{(f.get('last_error') or {}).get('message', 'failed')}"
+            listed = [
+                f
                 for f in writer.list_file_batch_files(store_id, batch["id"])
                 if f.get("status") == "failed"
             ]
-            raise PlanError(f"{failed} file(s) failed to index: " + "; ".join(details))
+            raise index_failure(failed, total, listed)
 
     def describe(self) -> str:
         """``attach <n> files to <store> and wait until indexed``."""
@@ -274,6 +273,31 @@ class AttachFiles(StepBase):
         if self.detach_first:
             text += f" (first detaching {len(self.detach_first)} failed copies)"
         return text
+
+
+def index_failure(failed: int, total: int, listed: list[Json]) -> PlanError:
+    """The error of a batch whose files the service could not index: one line per file with
+    the service's message and code, and advice that depends on the code (a ``server_error``
+    may pass; an ``invalid_file`` or ``unsupported_file`` stays until the file changes)."""
+    lines = []
+    codes = set()
+    for f in listed:
+        error = f.get("last_error") or {}
+        code = str(error.get("code") or "unknown")
+        codes.add(code)
+        message = str(error.get("message") or "no message").strip().rstrip(".")
+        path = (f.get("attributes") or {}).get(PATH_ATTRIBUTE, f["id"])
+        lines.append(f"  {path}: {message} ({code})")
+    noun = "file" if total == 1 else "files"
+    text = f"{failed} of {total} {noun} failed to index:\n" + "\n".join(lines)
+    if codes <= {"server_error"}:
+        advice = "run 'assistops apply' again: it attaches them again"
+    else:
+        advice = (
+            "the service cannot index these files as they are: fix or remove them, then run "
+            "'assistops apply' again"
+        )
+    return PlanError(text, advice=advice)
 
 
 class UpdateFileAttributes(StepBase):
