@@ -107,6 +107,7 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
                     for f, s in futures.items()
                     if f.done() and not f.cancelled() and f.exception() is None
                 )
+                result.created = dict(visitor.registry)
                 raise ApplyError(
                     "interrupted: the calls in flight finished and nothing new was started; "
                     "run 'assistops apply' again to finish",
@@ -122,6 +123,7 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
                     for f in futures
                     if f.done() and not f.cancelled() and f.exception() is None
                 )
+                result.created = dict(visitor.registry)
                 step, exc = failures[0]
                 assert exc is not None
                 more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from assistops import limits
-from assistops.errors import PlanError
+from assistops.errors import PlanError, ProviderError
 from assistops.kinds import file as file_kind
 from assistops.kinds.base import (
     ApplyContext,
@@ -396,13 +396,23 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
         """``GET /vector_stores`` (all pages), then each managed store's files as soon as the
         stores are known, while the other kinds may still be paging."""
 
-        def stores_then_files() -> tuple[list[Json], list[Future[list[Json]]]]:
+        def files_of(store_id: str) -> list[Json] | None:
+            """The store's files; None when it was deleted since it was listed (by another
+            apply running at the same time): it is gone, not an error."""
+            try:
+                return reader.list_vector_store_files(store_id)
+            except ProviderError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        def stores_then_files() -> tuple[list[Json], list[Future[list[Json] | None]]]:
             ours = [
                 raw
                 for raw in reader.list_vector_stores()
                 if owner_of(raw, scope.project, scope.environment, "vector_store.") is not None
             ]
-            return ours, [pool.submit(reader.list_vector_store_files, s["id"]) for s in ours]
+            return ours, [pool.submit(files_of, s["id"]) for s in ours]
 
         started = pool.submit(stores_then_files)
 
@@ -413,9 +423,11 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
             for raw, listed in zip(stores, files_f, strict=True):
                 address = owner_of(raw, scope.project, scope.environment, "vector_store.")
                 assert address is not None
+                vs_files = listed.result()
+                if vs_files is None:
+                    continue
                 part.stores[address].append(raw)
                 live.fingerprints[f"vector_store:{raw['id']}"] = fingerprint(raw, _VOLATILE)
-                vs_files = listed.result()
                 part.files[raw["id"]] = vs_files
                 for vs_file in vs_files:
                     live.references.add(vs_file["id"])
