@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,7 @@ from assistops.engine.status import (
     running_of,
 )
 from assistops.errors import (
+    ApplyError,
     ConfigError,
     ConversationError,
     PlanError,
@@ -357,6 +358,9 @@ class ApplyOutcome:
     result: ApplyResult | None
     verify: Plan | None
     reconciled: int = 0
+    #: another apply wrote to the environment while this one ran (and this one converged
+    #: with it, when ``verify`` is empty)
+    concurrent: bool = False
 
 
 def open_writer(project: Project, environment: str) -> Writer:
@@ -574,14 +578,101 @@ def _apply_locked(
         return ApplyOutcome(current, None, current)
     if not confirm(current):
         raise PlanError("apply cancelled; nothing was changed")
-    result = apply_plan(current, writer, project.root, options)
-    verify = compute_plan(project, environment, writer, options.plan, state=state)
+
+    def fresh() -> Plan:
+        return compute_plan(project, environment, writer, options.plan, state=state)
+
+    try:
+        result = apply_plan(current, writer, project.root, options)
+    except ApplyError as exc:
+        # another apply deleting what this one made or uses shows here as a 404
+        cause = exc.__cause__
+        if not (isinstance(cause, ProviderError) and cause.status == 404):
+            raise
+        after = fresh()
+        if not _foreign(current, after, exc.result):
+            raise
+        settled, rounds = _reconcile_concurrent(after, fresh, writer, project, options, protected)
+        if settled.has_changes:
+            raise ApplyError(f"{exc} {CONCURRENT}", exc.result) from exc
+        return ApplyOutcome(current, exc.result, settled, rounds, concurrent=True)
+    verify = fresh()
     reconciled = 0
     while verify.has_changes and reconciled < 2 and _only_duplicates(verify):
         apply_plan(verify, writer, project.root, options)
         reconciled += 1
-        verify = compute_plan(project, environment, writer, options.plan, state=state)
-    return ApplyOutcome(current, result, verify, reconciled)
+        verify = fresh()
+    concurrent = False
+    if verify.has_changes and _foreign(current, verify, result):
+        concurrent = True
+        verify, rounds = _reconcile_concurrent(verify, fresh, writer, project, options, protected)
+        reconciled += rounds
+    return ApplyOutcome(current, result, verify, reconciled, concurrent=concurrent)
+
+
+#: What an apply says when another one wrote to the same environment while it ran.
+CONCURRENT = (
+    "Another apply (or someone else) changed this environment while this one ran: the "
+    "protocol cannot lock a remote environment, so serialize applies (a CI concurrency group). "
+    "Once the other apply has finished, run 'assistops apply' again: it converges."
+)
+
+_TOP_LEVEL = frozenset({"file", "vector_store", "assistant", "agent", "release"})
+
+
+def _foreign(before: Plan, after: Plan, result: ApplyResult) -> list[str]:
+    """Live objects that appeared or vanished between ``before`` (the plan applied) and
+    ``after`` that ``result`` does not account for: the writes of someone else (or a create
+    the service committed while answering with an error)."""
+    made = set(result.created.values())
+    removed = {getattr(s, "id", None) for s in result.done}
+
+    def ids(plan: Plan) -> set[str]:
+        return {
+            key.partition(":")[2]
+            for key in plan.fingerprints
+            if key.partition(":")[0] in _TOP_LEVEL
+        }
+
+    old, new = ids(before), ids(after)
+    return sorted((new - old - made) | ((old | made) - new - removed))
+
+
+def _reconcile_concurrent(
+    verify: Plan,
+    fresh: Callable[[], Plan],
+    writer: Writer,
+    project: Project,
+    options: ApplyOptions,
+    protected: bool,
+) -> tuple[Plan, int]:
+    """Another apply wrote meanwhile: wait until live state stops moving, then apply the
+    fresh plan (both applies pick the same keeper of each duplicate from the same state), up
+    to three times. Returns the last fresh plan and the rounds applied."""
+    rounds = 0
+    while verify.has_changes and rounds < 3:
+        verify = _settled(verify, fresh, options)
+        if not verify.has_changes:
+            break
+        if protected and not options.allow_delete and any(not r.duplicate for r in verify.deletes):
+            break  # a protected environment deletes only what the user allowed
+        with suppress(ApplyError):  # the other apply is still at work: settle, then look
+            apply_plan(verify, writer, project.root, options)
+        rounds += 1
+        verify = fresh()
+    return verify, rounds
+
+
+def _settled(plan: Plan, fresh: Callable[[], Plan], options: ApplyOptions) -> Plan:
+    """A fresh plan once two reads ``options.settle`` seconds apart see the same live objects
+    (or at the deadline)."""
+    deadline = time.monotonic() + options.settle_timeout
+    while True:
+        time.sleep(options.settle)
+        now = fresh()
+        if now.fingerprints == plan.fingerprints or time.monotonic() > deadline:
+            return now
+        plan = now
 
 
 def _only_duplicates(plan: Plan) -> bool:

@@ -86,7 +86,15 @@ class SunsetError(ProviderError):
 
 
 class PlanError(AssistopsError):
-    """A plan cannot be computed or applied."""
+    """A plan cannot be computed or applied.
+
+    ``advice`` is what to do next, when whoever raised it knows better than the caller (a
+    file the service cannot index is not fixed by running apply again).
+    """
+
+    def __init__(self, message: str = "", *, advice: str | None = None) -> None:
+        super().__init__(message)
+        self.advice = advice
 
 
 class StalePlanError(PlanError):

@@ -122,7 +122,33 @@ class Drafter:
         draft = StoreDraft(raw, name, rel, adopt=adopt)
         folder = f"{PurePosixPath(rel).parent}/{name}".removeprefix("./")
         label = f"vector store '{raw.get('name') or name}' ({raw['id']})"
+        indexing = [f["id"] for f in live_files if f.get("status") == "in_progress"]
+        if indexing:
+            # a declaration without these files would detach them on the next apply, and one
+            # without any file does not validate: wait rather than write half a store
+            raise AdoptError(
+                f"{label}: {len(indexing)} file(s) are still being indexed "
+                f"({', '.join(indexing[:3])}{' ...' if len(indexing) > 3 else ''}); nothing was "
+                "written. Wait until the store's files are indexed, then run this again"
+            )
         completed = [f for f in live_files if f.get("status") == "completed"]
+        if live_files and not completed:
+            reasons = sorted(
+                {
+                    f"{f['id']} is {f.get('status')}"
+                    + (
+                        f" ({(f.get('last_error') or {}).get('message')})"
+                        if f.get("last_error")
+                        else ""
+                    )
+                    for f in live_files
+                }
+            )
+            raise AdoptError(
+                f"{label}: none of its files is indexed ({'; '.join(reasons[:3])}); nothing was "
+                "written. Attach the files again (or remove the store from the assistant), "
+                "then run this again"
+            )
         for f in live_files:
             if f.get("status") != "completed":
                 self.notes.append(

@@ -186,7 +186,13 @@ def report_outcome(
             f"replaced, {s.delete} destroyed.",
             markup=False,
         )
-        if outcome.reconciled:
+        if outcome.concurrent and not failed:
+            out.print(
+                "Another apply changed this environment at the same time; this one waited for "
+                "it and converged with it.",
+                markup=False,
+            )
+        elif outcome.reconciled:
             out.print(
                 f"Removed duplicates left by retried requests ({outcome.reconciled} round"
                 f"{'s' if outcome.reconciled > 1 else ''}).",
@@ -202,6 +208,10 @@ def report_outcome(
     if failed and verify is not None:
         if fmt != "json":
             click.echo(render_text(verify, color=False), err=True, nl=False)
+        if outcome.concurrent:
+            raise PlanError(
+                f"{verb} finished but a fresh plan is not empty (shown above). {api.CONCURRENT}"
+            )
         raise PlanError(
             f"{verb} finished but a fresh plan is not empty (shown above); this is a bug or "
             "someone changed the environment meanwhile. See it with: "
@@ -226,6 +236,7 @@ def apply_document(outcome: api.ApplyOutcome, verb: str) -> dict[str, Any]:
         },
         "verified": outcome.verify is None or not outcome.verify.has_changes,
         "reconciled": outcome.reconciled,
+        "concurrent": outcome.concurrent,
         "plan": plan_document(outcome.plan),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import signal
 import sys
@@ -89,6 +90,37 @@ def _upstream(
     )
     listed = [] if skip_check else check_upstream(settings)
     return settings, listed
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (a name other than localhost is
+    not trusted to be: it may resolve anywhere)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: How to serve beyond this machine: the backend speaks plain HTTP.
+TLS_ADVICE = (
+    "serve speaks plain HTTP: to reach it from other machines, keep it on 127.0.0.1 and put a "
+    "TLS-terminating reverse proxy in front (Caddy, nginx or a cloud load balancer forwarding "
+    "https to http://127.0.0.1:<port>), or an SSH tunnel (ssh -L 8765:127.0.0.1:8765 host)"
+)
+
+
+def _refuse_open_listen(host: str, key: str | None) -> None:
+    """A backend on a non-loopback address without a key would let anyone on the network read
+    and change every object it holds: refuse, and say how to do it safely."""
+    if key is None and not _loopback(host):
+        raise AssistopsError(
+            f"refusing to listen on {host} without an API key: anyone who can reach this "
+            "machine could read and change everything it holds. Require a key with "
+            "--api-key-env NAME (e.g. ASSISTOPS_KEY=<secret> assistops serve --host "
+            f"{host} --api-key-env ASSISTOPS_KEY). Also: {TLS_ADVICE}"
+        )
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -217,6 +249,7 @@ def serve(
     Runs are answered by the scripted responder, or with --model-base-url by a real model.
     """
     key = _resolve_key(api_key, api_key_env)
+    _refuse_open_listen(host, key)
     upstream, listed = _upstream(
         model_base_url,
         model_api,
@@ -255,6 +288,8 @@ def serve(
         source = f"${api_key_env}" if api_key_env else "--api-key"
         console.print(f"  API key:       {'required (' + source + ')' if key else 'not required'}")
         console.print(f"  runs:          {_runs_line(upstream, model_key_env, listed)}")
+        if not _loopback(host):
+            console.print(f"  note:          {TLS_ADVICE}", markup=False)
         sys.stdout.flush()
         running.serve_forever()
     except KeyboardInterrupt:

@@ -107,6 +107,7 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
                     for f, s in futures.items()
                     if f.done() and not f.cancelled() and f.exception() is None
                 )
+                result.created = dict(visitor.registry)
                 raise ApplyError(
                     "interrupted: the calls in flight finished and nothing new was started; "
                     "run 'assistops apply' again to finish",
@@ -122,17 +123,31 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
                     for f in futures
                     if f.done() and not f.cancelled() and f.exception() is None
                 )
+                result.created = dict(visitor.registry)
                 step, exc = failures[0]
+                assert exc is not None
                 more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-                raise ApplyError(
-                    f"{step.address}: {_describe(step)} failed: {str(exc).rstrip('.')}{more}. "
-                    f"{len(result.done)} step(s) were done; run 'assistops apply' again: it "
-                    "picks up where this one stopped",
-                    result,
-                ) from exc
+                raise ApplyError(_failure(step, exc, more, len(result.done)), result) from exc
             result.done.extend(steps)
     result.created = dict(visitor.registry)
     return result
+
+
+def _failure(step: Step, exc: BaseException, more: str, done: int) -> str:
+    """``<address>: <step> failed: <reason><more>. <n> step(s) were done; <what next>``.
+
+    The address is said once (a reason may start with it), a reason of several lines keeps
+    them, and the next step is the error's own advice when it has one.
+    """
+    reason = str(exc).strip().rstrip(".")
+    if reason.startswith(f"{step.address}: "):
+        reason = reason[len(step.address) + 2 :]
+    advice = getattr(exc, "advice", None) or (
+        "run 'assistops apply' again: it picks up where this one stopped"
+    )
+    steps = "1 step was done" if done == 1 else f"{done} steps were done"
+    sep = "\n" if "\n" in reason else ". "
+    return f"{step.address}: {_describe(step)} failed: {reason}{more}{sep}{steps}; {advice}"
 
 
 def _describe(step: Step) -> str:

@@ -1,9 +1,10 @@
 """An exclusive lock for applies to one local database.
 
 The protocol has no compare-and-swap, so two applies against one remote environment cannot be
-made safe from inside assistops (serialize them with a CI concurrency group). The embedded
-backend's database is a file on this machine, though, so there a real lock is possible: a
-second apply fails at once and names the holder.
+kept apart from inside assistops (serialize them with a CI concurrency group); they are made to
+converge instead (``api._reconcile_concurrent``). The embedded backend's database is a file on
+this machine, though, so there a real lock is possible: a second apply fails at once and names
+the holder.
 """
 
 from __future__ import annotations

@@ -43,4 +43,13 @@ class ApplyOptions(BaseModel):
     index_timeout: float = Field(900.0, gt=0, description="Seconds to wait for indexing.")
     poll_min: float = 0.02
     poll_max: float = 1.0
+    settle: float = Field(
+        1.0,
+        ge=0,
+        description="When another apply wrote to the environment meanwhile: seconds its live "
+        "state must stay unchanged before this apply reconciles with it.",
+    )
+    settle_timeout: float = Field(
+        300.0, gt=0, description="Seconds to wait at most for another apply to finish writing."
+    )
     on_event: Callable[[Event], None] | None = None

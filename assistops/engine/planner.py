@@ -6,8 +6,9 @@ ids and references the kinds share), then lets each kind sweep what nothing uses
 reverse order. Rules that make apply safe and convergent, kept by the kinds:
 
 - only objects tagged for this project and environment are considered (see ``engine.live``);
-- when two live objects claim one address, the one whose recorded digest matches the desired
-  spec is kept (else the oldest) and the others are deleted as duplicates;
+- when two live objects claim one address, one is kept (the one in use, else the one holding
+  the declared content, else the one whose recorded digest matches, else the oldest:
+  ``kinds.tags.pick_keeper``) and the others are deleted as duplicates;
 - uploads are content-addressed: a sha256 already uploaded is never uploaded again;
 - a store's new files are attached and indexed before replaced ones are detached, and old
   stores and files are deleted only after nothing points at them;

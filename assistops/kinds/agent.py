@@ -332,7 +332,14 @@ class AgentKind(Kind[AgentSpec, AgentsLive]):
 
     def _agent(self, ctx: PlanContext, spec: AgentSpec, candidates: list[Json]) -> None:
         desired_digest = spec_digest(spec)
-        keeper = pick_keeper(candidates, desired_digest)
+        want = projection(spec)
+
+        def holds(raw: Json) -> int:
+            """1 when the agent is already what is declared."""
+            have = align_defaults(want, projection(from_live(raw, spec.address)))
+            return 0 if ctx.compare(want, have) else 1
+
+        keeper = pick_keeper(candidates, desired_digest, holds=holds)
         for extra in (c for c in candidates if c is not keeper):
             self._delete(ctx, spec.address, extra, duplicate=True)
         if keeper is None:
@@ -342,7 +349,6 @@ class AgentKind(Kind[AgentSpec, AgentsLive]):
                 ResourceChange(address=spec.address, kind=self.name, action="create", after=create)
             )
             return
-        want = projection(spec)
         have = align_defaults(want, projection(from_live(keeper, spec.address)))
         changes = ctx.compare(want, have)
         recorded = recorded_revision(keeper)

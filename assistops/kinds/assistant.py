@@ -92,6 +92,12 @@ def code_interpreter_ids(raw: Json) -> list[str]:
     return list(((resources.get("code_interpreter") or {}).get("file_ids")) or [])
 
 
+def store_ids(raw: Json) -> list[str]:
+    """The vector-store ids of a live assistant's file_search."""
+    resources = raw.get("tool_resources") or {}
+    return list(((resources.get("file_search") or {}).get("vector_store_ids")) or [])
+
+
 def from_live(
     raw: Json,
     address: str,
@@ -107,8 +113,7 @@ def from_live(
     files, so an unchanged file keeps its declared path. reasoning_effort is write-only (the
     service never returns it) and is tracked through the recorded digest instead.
     """
-    resources = raw.get("tool_resources") or {}
-    stores = ((resources.get("file_search") or {}).get("vector_store_ids")) or []
+    stores = store_ids(raw)
     known = {f.sha256[:16]: f for f in desired_files}
     files: dict[str, FileSpec] = {}
     for file_id in code_interpreter_ids(raw):
@@ -350,6 +355,7 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
             for objs in part.assistants.values():
                 for raw in objs:
                     live.references.update(code_interpreter_ids(raw))
+                    live.references.update(store_ids(raw))
             return part
 
         return finish
@@ -396,10 +402,34 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
     def _assistant(self, ctx: PlanContext, spec: AssistantSpec, candidates: list[Json]) -> None:
         files = ctx.specs(FileSpec)
         desired_digest = spec_digest(spec, files)
-        keeper = pick_keeper(candidates, desired_digest)
+        uploads = ctx.live.part(file_kind.KIND).by_id()
+
+        def store_of(store_id: str) -> str:
+            address = ctx.addresses.get(store_id)
+            return address if address and address not in ctx.new else f"id:{store_id}"
+
+        def compared(
+            raw: Json,
+        ) -> tuple[Projection, Projection, AssistantSpec, dict[str, FileSpec]]:
+            """What is declared, what ``raw`` holds (and ``raw`` as a spec, with its files)."""
+            live, live_files = from_live(
+                raw,
+                spec.address,
+                store_of=store_of,
+                uploads=uploads,
+                desired_files=[files[a] for a in spec.code_interpreter_files],
+            )
+            want = projection(spec, files)
+            return want, align_defaults(want, projection(live, live_files)), live, live_files
+
+        def holds(raw: Json) -> int:
+            """1 when the assistant is already what is declared (kept store included)."""
+            want, have, _, _ = compared(raw)
+            return 0 if ctx.compare(want, have) else 1
+
+        keeper = pick_keeper(candidates, desired_digest, holds=holds)
         for extra in (c for c in candidates if c is not keeper):
             self._delete(ctx, spec.address, extra, duplicate=True)
-        uploads = ctx.live.part(file_kind.KIND).by_id()
         self._code_files(ctx, spec, keeper)
 
         def resolve(address: str) -> str:
@@ -415,19 +445,7 @@ class AssistantKind(Kind[AssistantSpec, AssistantsLive]):
             )
             return
 
-        def store_of(store_id: str) -> str:
-            address = ctx.addresses.get(store_id)
-            return address if address and address not in ctx.new else f"id:{store_id}"
-
-        live, live_files = from_live(
-            keeper,
-            spec.address,
-            store_of=store_of,
-            uploads=uploads,
-            desired_files=[files[a] for a in spec.code_interpreter_files],
-        )
-        want = projection(spec, files)
-        have = align_defaults(want, projection(live, live_files))
+        want, have, live, live_files = compared(keeper)
         changes = ctx.compare(want, have)
         recorded = recorded_revision(keeper)
         observed = split_rev_digest(recorded[0]) if recorded else None

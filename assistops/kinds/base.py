@@ -165,7 +165,8 @@ class LiveState:
     fingerprints: dict[str, str] = field(default_factory=dict)
     # content already on the provider under another name (adopted by import): sha256 -> file id
     adopted: dict[str, str] = field(default_factory=dict)
-    # file ids that live objects point at (a store's files, an assistant's code files)
+    # ids that live objects point at: a store's files, an assistant's code files and stores,
+    # the current release's files and stores (what is in use is kept of duplicates)
     references: set[str] = field(default_factory=set)
 
     def part(self, kind: Kind[Any, L]) -> L:

@@ -358,6 +358,16 @@ def _file_ids(requests: dict[str, Json]) -> set[str]:
     return out
 
 
+def _store_ids(requests: dict[str, Json]) -> set[str]:
+    """Vector-store ids a release's file searches point at."""
+    out: set[str] = set()
+    for request in requests.values():
+        for tool in request.get("tools") or []:
+            if tool.get("type") == "file_search":
+                out.update(str(i) for i in tool.get("vector_store_ids") or [])
+    return out
+
+
 class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
     """Releases: planned after the stores and files their requests point at."""
 
@@ -381,6 +391,7 @@ class ReleaseKind(Kind[ReleaseSpec, ReleasesLive]):
                 )
             if part.current is not None and part.current.requests:
                 live.references |= _file_ids(part.current.requests)
+                live.references |= _store_ids(part.current.requests)
             return part
 
         return finish

@@ -16,6 +16,7 @@ that is also the stateless record of an assistant's code-interpreter files.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,14 +178,37 @@ def owner_of(raw: dict[str, Any], project: str, environment: str, prefix: str) -
     return None
 
 
-def pick_keeper(candidates: list[dict[str, Any]], desired_digest: str) -> dict[str, Any] | None:
-    """Of several live objects claiming one address (oldest first): the one whose recorded
-    digest matches the desired spec, else the oldest. The others are duplicates."""
-    for raw in candidates:
+def pick_keeper(
+    candidates: list[dict[str, Any]],
+    desired_digest: str,
+    *,
+    in_use: Collection[str] = (),
+    holds: Callable[[dict[str, Any]], int] | None = None,
+) -> dict[str, Any] | None:
+    """Of several live objects claiming one address (oldest first), the one to keep; the
+    others are duplicates.
+
+    Ranked by, in order: whether a live object points at it (``in_use``: ids), how much of the
+    declared content it already holds (``holds``: e.g. the declared files a store indexed, or
+    1 for an assistant equal to its declaration), whether its recorded digest matches, then
+    age. Age comes last on purpose: when the service commits a create but answers with an
+    error, the SDK's retry makes a second object and apply carries on with that one, so the
+    oldest is the copy nothing uses and that holds nothing.
+    """
+    if not candidates:
+        return None
+
+    def rank(indexed: tuple[int, dict[str, Any]]) -> tuple[bool, int, bool, int]:
+        index, raw = indexed
         recorded = recorded_revision(raw)
-        if recorded and recorded[0] == desired_digest:
-            return raw
-    return candidates[0] if candidates else None
+        return (
+            raw.get("id") not in in_use,
+            -(holds(raw) if holds is not None else 0),
+            not (recorded is not None and recorded[0] == desired_digest),
+            index,
+        )
+
+    return min(enumerate(candidates), key=rank)[1]
 
 
 def ownership(

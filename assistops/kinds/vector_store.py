@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from assistops import limits
-from assistops.errors import PlanError
+from assistops.errors import PlanError, ProviderError
 from assistops.kinds import file as file_kind
 from assistops.kinds.base import (
     ApplyContext,
@@ -262,13 +262,12 @@ class AttachFiles(StepBase):
             batch = writer.retrieve_file_batch(store_id, batch["id"])
         failed = int((batch.get("file_counts") or {}).get("failed", 0))
         if failed:
-            details = [
-                f"{(f.get('attributes') or {}).get(PATH_ATTRIBUTE, f['id'])}: "
-                f"{(f.get('last_error') or {}).get('message', 'failed')}"
+            listed = [
+                f
                 for f in writer.list_file_batch_files(store_id, batch["id"])
                 if f.get("status") == "failed"
             ]
-            raise PlanError(f"{failed} file(s) failed to index: " + "; ".join(details))
+            raise index_failure(failed, total, listed)
 
     def describe(self) -> str:
         """``attach <n> files to <store> and wait until indexed``."""
@@ -277,6 +276,31 @@ class AttachFiles(StepBase):
         if self.detach_first:
             text += f" (first detaching {len(self.detach_first)} failed copies)"
         return text
+
+
+def index_failure(failed: int, total: int, listed: list[Json]) -> PlanError:
+    """The error of a batch whose files the service could not index: one line per file with
+    the service's message and code, and advice that depends on the code (a ``server_error``
+    may pass; an ``invalid_file`` or ``unsupported_file`` stays until the file changes)."""
+    lines = []
+    codes = set()
+    for f in listed:
+        error = f.get("last_error") or {}
+        code = str(error.get("code") or "unknown")
+        codes.add(code)
+        message = str(error.get("message") or "no message").strip().rstrip(".")
+        path = (f.get("attributes") or {}).get(PATH_ATTRIBUTE, f["id"])
+        lines.append(f"  {path}: {message} ({code})")
+    noun = "file" if total == 1 else "files"
+    text = f"{failed} of {total} {noun} failed to index:\n" + "\n".join(lines)
+    if codes <= {"server_error"}:
+        advice = "run 'assistops apply' again: it attaches them again"
+    else:
+        advice = (
+            "the service cannot index these files as they are: fix or remove them, then run "
+            "'assistops apply' again"
+        )
+    return PlanError(text, advice=advice)
 
 
 class UpdateFileAttributes(StepBase):
@@ -375,13 +399,23 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
         """``GET /vector_stores`` (all pages), then each managed store's files as soon as the
         stores are known, while the other kinds may still be paging."""
 
-        def stores_then_files() -> tuple[list[Json], list[Future[list[Json]]]]:
+        def files_of(store_id: str) -> list[Json] | None:
+            """The store's files; None when it was deleted since it was listed (by another
+            apply running at the same time): it is gone, not an error."""
+            try:
+                return reader.list_vector_store_files(store_id)
+            except ProviderError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        def stores_then_files() -> tuple[list[Json], list[Future[list[Json] | None]]]:
             ours = [
                 raw
                 for raw in reader.list_vector_stores()
                 if owner_of(raw, scope.project, scope.environment, "vector_store.") is not None
             ]
-            return ours, [pool.submit(reader.list_vector_store_files, s["id"]) for s in ours]
+            return ours, [pool.submit(files_of, s["id"]) for s in ours]
 
         started = pool.submit(stores_then_files)
 
@@ -392,9 +426,11 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
             for raw, listed in zip(stores, files_f, strict=True):
                 address = owner_of(raw, scope.project, scope.environment, "vector_store.")
                 assert address is not None
+                vs_files = listed.result()
+                if vs_files is None:
+                    continue
                 part.stores[address].append(raw)
                 live.fingerprints[f"vector_store:{raw['id']}"] = fingerprint(raw, _VOLATILE)
-                vs_files = listed.result()
                 part.files[raw["id"]] = vs_files
                 for vs_file in vs_files:
                     live.references.add(vs_file["id"])
@@ -437,11 +473,20 @@ class VectorStoreKind(Kind[VectorStoreSpec, StoresLive]):
 
     def _store(self, ctx: PlanContext, spec: VectorStoreSpec, candidates: list[Json]) -> None:
         desired_digest = spec_digest(spec)
-        keeper = pick_keeper(candidates, desired_digest)
-        for extra in (c for c in candidates if c is not keeper):
-            self._delete(ctx, spec.address, extra, duplicate=True)
         files = ctx.specs(FileSpec)
         file_specs = [files[a] for a in spec.files]
+        declared = {(f.path, f.sha256) for f in file_specs}
+        indexed = ctx.live.part(self).files
+
+        def holds(raw: Json) -> int:
+            """How many declared files the store already has indexed."""
+            entries = indexed.get(raw["id"], [])
+            return len(declared & {(_path(e), _sha(e)) for e in entries if _usable(e)})
+
+        # the store an assistant or a release points at, holding the files, is the one to keep
+        keeper = pick_keeper(candidates, desired_digest, in_use=ctx.live.references, holds=holds)
+        for extra in (c for c in candidates if c is not keeper):
+            self._delete(ctx, spec.address, extra, duplicate=True)
         if keeper is None:
             self._create(ctx, spec, file_specs, [])
             return

@@ -89,9 +89,28 @@ def test_serve_on_a_taken_port_is_one_line_not_a_traceback(tmp_path: Path) -> No
 
 
 def test_serve_on_an_address_it_cannot_bind_says_so(tmp_path: Path) -> None:
-    done = call("serve", "--host", "192.0.2.1", "--port", "0", "--db", ":memory:", cwd=tmp_path)
+    done = call(
+        "serve",
+        *("--host", "192.0.2.1", "--port", "0", "--db", ":memory:", "--api-key-env", "SRV_KEY"),
+        cwd=tmp_path,
+        env={"SRV_KEY": "a-key-for-the-test"},
+    )
 
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "cannot listen on 192.0.2.1:0" in done.stderr
     assert "check --host: it must be an address of this machine" in done.stderr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "backend.example"])
+def test_serve_refuses_a_non_loopback_address_without_a_key_and_says_how(
+    tmp_path: Path, host: str
+) -> None:
+    done = call("serve", "--host", host, "--port", "0", "--db", ":memory:", cwd=tmp_path)
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"Error: refusing to listen on {host} without an API key")
+    assert "--api-key-env" in done.stderr
+    assert "TLS-terminating reverse proxy" in done.stderr  # how to serve beyond this machine
+    assert "assistops local backend on" not in done.stdout  # it never listened

@@ -159,3 +159,16 @@ def test_knowledge_only_on_an_agents_environment_lists_no_assistant_and_no_agent
     state = agents_state(make_store("handbook", doc), doc)
     plan = plan_of(state, World())
     assert ops(plan) == ["upload_file", "create_vector_store", "attach_files"]
+
+
+def test_of_two_agents_with_one_digest_the_one_still_as_declared_is_kept() -> None:
+    state = agents_state(make_agent())
+    world = applied(state)
+    world.add_agent(make_agent())
+    edited, intact = world.agents
+    edited["instructions"] = "changed by hand"  # the older copy no longer holds the declaration
+    plan = plan_of(state, world)
+    assert ops(plan) == ["delete_agent"]
+    assert plan.steps[0].id == edited["id"]  # type: ignore[attr-defined]
+    kept = [r for r in plan.resources if r.id == intact["id"]]
+    assert [r.action for r in kept] == ["no-op"]

@@ -98,3 +98,24 @@ def test_the_error_says_how_many_retries_were_really_made(
     result = run(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "1")
     assert result.exit_code == 1
     assert "(after 2 retries)" in result.output
+
+
+def test_a_store_created_twice_heals_in_the_same_apply_keeping_the_copy_in_use(
+    project: Path, backend: RunningBackend, control: BackendControl
+) -> None:
+    # the server commits the create and answers 500; the SDK retries after a second, so the
+    # copy apply goes on with (files attached, assistants pointing at it) is the newer one
+    control.add_fault("commit_then_error", "POST /v1/vector_stores", first=1, retry_after=1.2)
+    result = run(project, "apply", "-e", "test", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "Removed duplicates" in result.output
+    assert _counts(backend) == (3, 1, 6)
+    client = sdk(backend)
+    [store] = client.vector_stores.list().data
+    assert store.file_counts.completed == 4
+    support = next(a for a in all_assistants(client) if a.name == "Acme Support")  # type: ignore[attr-defined]
+    assert support.tool_resources.file_search.vector_store_ids == [store.id]  # type: ignore[attr-defined]
+    # nothing was indexed twice
+    assert control.requests()["POST /v1/vector_stores/{vector_store_id}/file_batches"] == 1
+    final = run(project, "plan", "-e", "test", "--detailed-exitcode")
+    assert final.exit_code == 0, final.output

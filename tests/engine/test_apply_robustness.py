@@ -30,6 +30,26 @@ def test_a_file_that_fails_to_index_is_reported_with_its_error(
     assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
 
 
+def test_an_index_failure_message_says_each_file_once_with_the_service_code_and_what_to_do(
+    project: Path, control: BackendControl
+) -> None:
+    control.set_processing("immediate", fail_pattern="*.md")
+    result = run(project, "apply", "-e", "test", "--auto-approve")
+    assert result.exit_code == 1
+    error = result.output[result.output.index("Error:") :]
+    assert error.count("vector_store.handbook") == 1, error
+    assert ".." not in error and ".;" not in error, error
+    lines = error.splitlines()
+    assert lines[0] == (
+        "Error: vector_store.handbook: attach files failed: 4 of 4 files failed to index:"
+    )
+    for name in ("accounts", "returns", "shipping", "warranty"):
+        line = f"  knowledge/handbook/{name}.md: The file could not be parsed (invalid_file)"
+        assert line in lines, error
+    # running again does not fix a file the service cannot parse: say so
+    assert "fix or remove them" in lines[-1] and "picks up where" not in error
+
+
 def test_apply_waits_until_files_are_indexed_before_assistants_use_them(
     project: Path, backend: RunningBackend, control: BackendControl
 ) -> None:

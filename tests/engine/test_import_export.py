@@ -151,6 +151,45 @@ def plan_is_empty(root: Path, env: str = "test") -> Result:
 # -- import -----------------------------------------------------------------------------------
 
 
+def _desk_on_one_store(client: openai.OpenAI) -> tuple[Any, str]:
+    """An untagged assistant whose store holds one file; returns it and the upload's id."""
+    upload = client.files.create(file=("guide.md", b"# Guide\nAsk us.\n"), purpose="assistants")
+    store = client.vector_stores.create(name="Guide")
+    client.vector_stores.files.create(vector_store_id=store.id, file_id=upload.id)
+    desk = client.beta.assistants.create(
+        model="gpt-4o",
+        name="Desk",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    return desk, upload.id
+
+
+def test_import_while_the_store_is_indexing_says_so_and_writes_nothing(
+    project: Path, outside: openai.OpenAI, control: BackendControl
+) -> None:
+    control.set_processing("reads", reads=1000)  # the store's file stays in_progress
+    desk, upload_id = _desk_on_one_store(outside)
+    before = tree(project)
+    result = run(project, "import", "-e", "test", desk.id)
+    assert result.exit_code == 1
+    assert "still being indexed" in result.output and upload_id in result.output, result.output
+    assert "file glob" not in result.output
+    assert tree(project) == before
+    assert "assistops" not in (outside.beta.assistants.retrieve(desk.id).metadata or {})
+
+
+def test_import_of_a_store_whose_files_all_failed_names_the_service_error(
+    project: Path, outside: openai.OpenAI, control: BackendControl
+) -> None:
+    control.set_processing("immediate", fail_pattern="guide.md")
+    desk, upload_id = _desk_on_one_store(outside)
+    result = run(project, "import", "-e", "test", desk.id)
+    assert result.exit_code == 1
+    assert f"{upload_id} is failed (The file could not be parsed.)" in result.output, result.output
+    assert "file glob" not in result.output
+
+
 def test_import_writes_declarations_tags_and_plans_clean(
     project: Path, outside: openai.OpenAI, originals: Path
 ) -> None:

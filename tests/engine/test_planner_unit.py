@@ -41,6 +41,7 @@ from assistops.kinds.file import FileSpec, batch_entry, file_attributes, sha_ref
 from assistops.kinds.spec import DesiredState, Spec
 from assistops.kinds.tags import recorded_revision, split_rev_digest
 from assistops.kinds.vector_store import VectorStoreSpec
+from assistops.providers.base import Json
 
 HANDBOOK, FAQ = "vector_store.handbook", "vector_store.faq"
 SUPPORT, ANALYST = "assistant.support", "assistant.analyst"
@@ -173,7 +174,8 @@ def test_discovery_puts_each_object_in_its_kinds_part() -> None:
     }
     attached = {e["id"] for entries in world.store_files.values() for e in entries}
     code = {upload_id(world, SALES), upload_id(world, REGIONS)}
-    assert live.references == attached | code
+    pointed_at = {world.store(HANDBOOK)["id"], world.store(FAQ)["id"]}  # by the assistants
+    assert live.references == attached | code | pointed_at
     assert live.adopted == {}
     objects = len(world.files) + len(world.stores) + len(world.assistants) + len(attached)
     assert len(live.fingerprints) == objects
@@ -649,6 +651,60 @@ def test_of_two_assistants_neither_matching_the_oldest_is_kept_and_updated() -> 
     by_id = {r.id: r for r in plan.resources}
     assert (by_id[first["id"]].action, by_id[first["id"]].duplicate) == ("update", False)
     assert (by_id[second["id"]].action, by_id[second["id"]].duplicate) == ("delete", True)
+
+
+def _older_empty_copy(world: World, spec: VectorStoreSpec, than: Json) -> Json:
+    """A store created from ``spec`` (same tags, same digest) before ``than``, holding nothing:
+    what the server leaves when it commits a create and answers 500 (the SDK makes another)."""
+    copy = world.add_store(spec)
+    copy["created_at"] = than["created_at"] - 10
+    world.stores.sort(key=lambda s: s["created_at"])
+    return copy
+
+
+def test_of_two_stores_with_one_digest_the_one_in_use_and_indexed_is_kept_not_the_oldest() -> None:
+    state = the_state()
+    world = applied(state)
+    in_use = world.store(HANDBOOK)
+    empty = _older_empty_copy(world, store_spec(state), in_use)
+    plan = plan_of(state, world)
+    # only the empty copy goes: no file is attached again, no assistant re-pointed
+    assert ops(plan) == ["delete_vector_store"]
+    assert plan.steps[0].id == empty["id"]
+    by_id = {r.id: r for r in plan.resources if r.address == HANDBOOK}
+    assert (by_id[empty["id"]].action, by_id[empty["id"]].duplicate) == ("delete", True)
+    assert by_id[in_use["id"]].action == "no-op"
+    assert change(plan, SUPPORT).action == "no-op"
+
+
+def test_of_two_unused_stores_with_one_digest_the_one_holding_the_files_is_kept() -> None:
+    state = desired(make_store("handbook", RETURNS, SHIPPING), RETURNS, SHIPPING)
+    world = applied(state)
+    full = world.store(HANDBOOK)
+    partial = _older_empty_copy(world, store_spec(state), full)
+    world.attach_file(partial, RETURNS, world.upload_of(RETURNS.sha256) or {})
+    plan = plan_of(state, world)
+    assert ops(plan) == ["delete_vector_store"]
+    assert plan.steps[0].id == partial["id"]
+
+
+def test_of_two_assistants_with_one_digest_the_one_pointing_at_the_kept_store_is_kept() -> None:
+    state = the_state()
+    world = applied(state)
+    kept_store = world.store(HANDBOOK)
+    other_store = _older_empty_copy(world, store_spec(state), kept_store)
+    current = world.assistant(SUPPORT)
+    # a second apply at the same time made its own store and its own assistant, earlier
+    ids = {HANDBOOK: other_store["id"]}
+    stale = world.add_assistant(assistant_spec(state, SUPPORT), state, ids)
+    stale["created_at"] = current["created_at"] - 10
+    world.assistants.sort(key=lambda a: a["created_at"])
+    plan = plan_of(state, world)
+    assert sorted(ops(plan)) == ["delete_assistant", "delete_vector_store"]
+    deleted = {s.id for s in plan.steps}
+    assert deleted == {stale["id"], other_store["id"]}
+    by_id = {r.id: r for r in plan.resources if r.address == SUPPORT}
+    assert by_id[current["id"]].action == "no-op"
 
 
 @pytest.mark.parametrize("user", [RETURNS, SALES], ids=["store-file", "code-file"])
