@@ -19,6 +19,7 @@ traceback). Anything else escaping is a bug.
     ├── ConversationError      conversation tests or a chat cannot start (not deployed, agents)
     │   └── TestsFailedError   conversation tests failed (a promotion gate refuses)
     ├── BackendError           the local backend refused a request (wire error)
+    ├── DatabaseError          the local backend's database is from a newer assistops
     └── UpstreamError          serve's upstream model cannot be used (found at start-up)
 """
 
@@ -188,6 +189,10 @@ class MissingFilesError(AdoptError):
             "(files are matched by name and size)."
         )
         super().__init__("\n".join(lines))
+
+
+class DatabaseError(AssistopsError):
+    """The local backend's database cannot be opened by this version (it is newer)."""
 
 
 class BackendError(AssistopsError):

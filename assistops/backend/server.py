@@ -126,6 +126,10 @@ def start_server(
     except BaseException:
         sock.close()
         raise
-    model = ModelRunner(upstream) if upstream is not None else None
-    backend = Backend(db, api_key=api_key, model=model, **settings)
+    try:  # a database that cannot be opened (a newer schema) closes the socket too
+        model = ModelRunner(upstream) if upstream is not None else None
+        backend = Backend(db, api_key=api_key, model=model, **settings)
+    except BaseException:
+        sock.close()
+        raise
     return RunningBackend(backend, sock).start()

@@ -2,7 +2,10 @@
 
 One table holds every object as a JSON document keyed by ``(kind, parent, id)``; a
 second holds file contents. ``Store(":memory:")`` is for tests, a file path persists
-across restarts. One re-entrant lock serializes every operation, and
+across restarts: WAL journal, every write committed before its response is sent, so an
+acknowledged object survives a SIGKILL of the server. The database records its schema version
+(``PRAGMA user_version``); opening one of an earlier version migrates it forward, one of a
+newer version is refused. One re-entrant lock serializes every operation, and
 :meth:`Store.transaction` holds it across several, so a resource rule that reads and
 then writes is atomic however many uvicorn threads call it.
 """
@@ -20,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from assistops.errors import DatabaseError
+
 Doc = dict[str, Any]
 
 _SCHEMA = """
@@ -35,6 +40,15 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_by_id ON docs (kind, id);
 CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
+
+#: The schema this code writes. MIGRATIONS[n] takes a database from version n to n + 1.
+SCHEMA_VERSION = 1
+MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1: databases made before versions were recorded hold the same two tables; the
+    # version is all that changes (the schema above has already been applied)
+    "",
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
 
 _BASE62 = string.digits + string.ascii_letters
 
@@ -92,7 +106,25 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the database to SCHEMA_VERSION, or refuse one written by a newer version."""
+        found = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            self._db.close()
+            raise DatabaseError(
+                f"{self.path} was written by a newer assistops (database schema {found}; this "
+                f"version reads up to {SCHEMA_VERSION}): upgrade assistops, or use another --db"
+            )
+        steps = "".join(step for step in MIGRATIONS[found:] if step)
+        script = f"BEGIN IMMEDIATE;{_SCHEMA}{steps}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
+        try:
+            self._db.executescript(script)  # one transaction: all of it, or nothing
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     # transactions -------------------------------------------------------------------
 

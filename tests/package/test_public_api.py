@@ -21,6 +21,7 @@ PUBLIC = {
     "BackendError",
     "ConfigError",
     "ConversationError",
+    "DatabaseError",
     "FieldChange",
     "MissingFilesError",
     "Plan",
