@@ -264,7 +264,9 @@ def _fault_response(fault: FaultSpec) -> Response:
             code="rate_limit_exceeded",
         )
         return _error_response(error, headers)
-    error = BackendError(fault.status, fault.message, type="server_error")
+    error = BackendError(
+        fault.status, fault.message, type=fault.code or "server_error", code=fault.code
+    )
     return _error_response(error, headers)
 
 

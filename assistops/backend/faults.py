@@ -8,7 +8,8 @@ calls 2..4. Kinds:
 
 - ``latency``: wait ``latency_ms`` then answer normally;
 - ``rate_limit``: 429 ``rate_limit_exceeded`` with ``retry-after: <retry_after>`` (1 s);
-- ``error``: ``status`` (500) ``server_error``; ``should_retry`` sets ``x-should-retry``,
+- ``error``: ``status`` (500) ``server_error``, or the error ``code`` (and type) given, e.g.
+  429 ``insufficient_quota``; ``should_retry`` sets ``x-should-retry``,
   ``retry_after`` (seconds, may be fractional) adds ``retry-after`` so retries are quick;
 - ``drop``: close the connection without answering (the SDK sees a connection error);
 - ``commit_then_error`` / ``commit_then_drop``: do the work, then answer 500 / drop, so
@@ -42,6 +43,9 @@ class FaultSpec(BaseModel):
     status: int = Field(default=500, ge=400, le=599)
     should_retry: bool | None = None
     message: str = "The server had an error while processing your request. Sorry about that!"
+    code: str | None = Field(
+        default=None, description="error: the envelope's code (and type), e.g. insufficient_quota."
+    )
 
 
 class _Armed:

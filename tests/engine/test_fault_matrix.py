@@ -4,8 +4,8 @@ For every cell the first apply either completes or stops with one clear error na
 call, and a second apply (faults cleared) converges: exactly one object per declared
 resource, nothing owned left behind, and an empty plan. Faults hit one call (the SDK's retry
 then succeeds) unless the cell says every try. The matrix and its outcomes are listed in the
-issue's closing note; 429 ``insufficient_quota`` is covered against a test double of the
-service in ``tests/providers/test_provider_errors.py`` (the backend's faults have no code).
+issue's closing note. A 429 ``insufficient_quota`` is injected with its code: it must fail
+fast (one call, no retry) and say so.
 """
 
 from __future__ import annotations
@@ -96,6 +96,16 @@ FAULTS: dict[str, tuple[dict[str, Any], bool]] = {
     "500": ({"kind": "error", "retry_after": 0.05}, True),
     "500-every-try": ({"kind": "error", "retry_after": 0.05, "times": 3}, False),
     "4xx": ({"kind": "error", "status": 400, "message": "Invalid request (injected)."}, False),
+    # waiting does not refill a quota: not retried, and said at once
+    "429-insufficient-quota": (
+        {
+            "kind": "error",
+            "status": 429,
+            "code": "insufficient_quota",
+            "message": "You exceeded your current quota, please check your plan.",
+        },
+        False,
+    ),
     "timeout": ({"kind": "latency", "latency_ms": 1500}, True),
     "drop": ({"kind": "drop"}, True),
     "commit-then-500": ({"kind": "commit_then_error", "retry_after": 0.05}, True),
@@ -173,6 +183,8 @@ def test_a_fault_in_each_phase_stops_clearly_or_completes_and_the_next_apply_con
         error = first.output[first.output.index("Error:") :]
         assert cell.route.split(" ")[0] in error and " -> " in error, error
         assert "Traceback" not in first.output
+    if fault == "429-insufficient-quota":
+        assert first.exit_code == 1 and "quota" in first.output, first.output
     monkeypatch.setattr(clients, "REQUEST_TIMEOUT", timeout)  # the next apply runs as usual
     second = run(environments, "apply", "-e", cell.env, "--auto-approve")
     assert second.exit_code == 0, (first.output, second.output)
