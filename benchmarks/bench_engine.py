@@ -37,9 +37,7 @@ from bench_projects import (
     KEY_ENV,
     Shape,
     Spec,
-    agents_example_project,
     example_project,
-    responses_example_project,
     synthetic_project,
 )
 
@@ -526,8 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         apply_ok(warm, EDIT_CONCURRENCY)()  # imports, templates, connections: not measured
         shapes = [
             example_project(where, backend.base_url),
-            agents_example_project(where, backend.base_url),
-            responses_example_project(where, backend.base_url),
+            example_project(where, backend.base_url, "agents"),
+            example_project(where, backend.base_url, "responses"),
         ]
         shapes += [synthetic_project(where, backend.base_url, s) for s in QUICK if args.quick]
         shapes += [synthetic_project(where, backend.base_url, s) for s in FULL if not args.quick]

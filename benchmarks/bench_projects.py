@@ -72,79 +72,44 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def example_project(where: Path, base_url: str) -> Shape:
-    """The repository's example project (3 assistants, 1 store of 4 files, 2 CSVs)."""
-    root = where / "example"
+#: What an environment of each API adds to the example project's, and what the API leaves out
+#: (an agent holds no code-interpreter files, so the CSVs are not uploaded there).
+_EXAMPLE_APIS = {
+    "assistants": ("", True),
+    "agents": (
+        "    api: agents\n"
+        "    leave_out: [description, temperature, top_p, file_search, code_interpreter, strict]\n",
+        False,
+    ),
+    "responses": ("    api: responses\n    leave_out: [description]\n", True),
+}
+
+
+def example_project(where: Path, base_url: str, api: str = "assistants") -> Shape:
+    """The repository's example project (3 assistants, 1 store of 4 files, 2 CSVs) on an
+    environment of ``api``: assistants, agents, or a release of Responses requests."""
+    extra, with_csvs = _EXAMPLE_APIS[api]
+    name = "example" if api == "assistants" else f"example ({api})"
+    root = where / ("example" if api == "assistants" else f"example-{api}")
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".assistops"))
     with (root / "assistops.yaml").open("a", encoding="utf-8") as handle:
         handle.write(
             "\n"
             + _environment(base_url)
+            + extra
             + "    variables:\n      support_email: s@bench.example\n      escalation: None.\n"
         )
     handbook = sorted((root / "knowledge" / "handbook").glob("*.md"))
-    csvs = sorted((root / "analyst" / "data").glob("*.csv"))
+    csvs = sorted((root / "analyst" / "data").glob("*.csv")) if with_csvs else []
     return Shape(
-        name="example",
+        name=name,
         root=root,
         assistants=3,
         store_files=[len(handbook)],
         contents={_sha(p) for p in handbook + csvs},
         knowledge_file=handbook[0],
         instructions_file=root / "support" / "instructions.md.j2",
-    )
-
-
-def agents_example_project(where: Path, base_url: str) -> Shape:
-    """The example project on an agents environment: 3 agents, 1 store of 4 files (an agent
-    holds no code-interpreter files, so the CSVs are not uploaded)."""
-    root = where / "example-agents"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".assistops"))
-    with (root / "assistops.yaml").open("a", encoding="utf-8") as handle:
-        handle.write(
-            "\n"
-            + _environment(base_url)
-            + "    api: agents\n"
-            + "    leave_out: [description, temperature, top_p, file_search, code_interpreter, "
-            "strict]\n"
-            + "    variables:\n      support_email: s@bench.example\n      escalation: None.\n"
-        )
-    handbook = sorted((root / "knowledge" / "handbook").glob("*.md"))
-    return Shape(
-        name="example (agents)",
-        root=root,
-        assistants=3,
-        store_files=[len(handbook)],
-        contents={_sha(p) for p in handbook},
-        knowledge_file=handbook[0],
-        instructions_file=root / "support" / "instructions.md.j2",
-        api="agents",
-    )
-
-
-def responses_example_project(where: Path, base_url: str) -> Shape:
-    """The example project on a responses environment: 1 store of 4 files, the CSVs (the
-    analyst's container), and one release holding the 3 assistants' requests."""
-    root = where / "example-responses"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".assistops"))
-    with (root / "assistops.yaml").open("a", encoding="utf-8") as handle:
-        handle.write(
-            "\n"
-            + _environment(base_url)
-            + "    api: responses\n    leave_out: [description]\n"
-            + "    variables:\n      support_email: s@bench.example\n      escalation: None.\n"
-        )
-    handbook = sorted((root / "knowledge" / "handbook").glob("*.md"))
-    csvs = sorted((root / "analyst" / "data").glob("*.csv"))
-    return Shape(
-        name="example (responses)",
-        root=root,
-        assistants=3,
-        store_files=[len(handbook)],
-        contents={_sha(p) for p in handbook + csvs},
-        knowledge_file=handbook[0],
-        instructions_file=root / "support" / "instructions.md.j2",
-        api="responses",
+        api=api,
     )
 
 

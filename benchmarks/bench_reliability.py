@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,18 +45,12 @@ from bench_projects import (
     ENVIRONMENT,
     KEY_ENV,
     Shape,
-    agents_example_project,
     example_project,
-    responses_example_project,
 )
 
 KEY = "bench-key"
 APPLY = (sys.executable, "-m", "assistops", "apply", "-e", ENVIRONMENT, "--auto-approve")
-PROJECTS: dict[str, Callable[[Path, str], Shape]] = {
-    "assistants": example_project,
-    "agents": agents_example_project,
-    "responses": responses_example_project,
-}
+APIS = ("assistants", "agents", "responses")
 DELAY_MS = 1500
 
 
@@ -136,13 +129,13 @@ def kill_trials(control: BackendControl, client: openai.OpenAI, base_url: str, a
     tally = Tally(api)
     with tempfile.TemporaryDirectory() as tmp:
         control.reset()
-        shape = PROJECTS[api](Path(tmp), base_url)
+        shape = example_project(Path(tmp), base_url, api)
         assert start(shape.root).wait() == 0
         writes = writes_of(control)
     for route, n in writes:
         with tempfile.TemporaryDirectory() as tmp:
             control.reset()
-            shape = PROJECTS[api](Path(tmp), base_url)
+            shape = example_project(Path(tmp), base_url, api)
             control.add_fault("latency", route, first=n, latency_ms=DELAY_MS)
             proc = start(shape.root)
             while not any(f["fired"] for f in control.faults()) and proc.poll() is None:
@@ -172,7 +165,7 @@ def concurrency_trials(
     for _ in range(trials):
         with tempfile.TemporaryDirectory() as tmp:
             control.reset()
-            shape = PROJECTS[api](Path(tmp), base_url)
+            shape = example_project(Path(tmp), base_url, api)
             control.add_fault("latency", "*", latency_ms=20, times=None)
             procs = [start(shape.root), start(shape.root)]
             results = [(p.wait(), p.communicate()[0]) for p in procs]
@@ -206,10 +199,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=("kill", "concurrency", "all"))
     parser.add_argument("--trials", type=int, default=20, help="concurrency trials per API")
-    parser.add_argument("--api", action="append", choices=sorted(PROJECTS))
+    parser.add_argument("--api", action="append", choices=sorted(APIS))
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    apis = args.api or list(PROJECTS)
+    apis = args.api or list(APIS)
     os.environ[KEY_ENV] = KEY
     sections = []
     with start_server(":memory:") as running, BackendControl(running.control_url) as control:

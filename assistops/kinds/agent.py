@@ -164,7 +164,8 @@ def tool_key(tool: dict[str, Any]) -> str:
     return kind
 
 
-def _tool_body(tool: dict[str, Any]) -> dict[str, Any]:
+def tool_body(tool: dict[str, Any]) -> dict[str, Any]:
+    """A flat tool without its type and name (its key says those), unset fields dropped."""
     return {k: v for k, v in tool.items() if k not in ("type", "name") and v is not None}
 
 
@@ -176,7 +177,7 @@ def projection(spec: AgentSpec) -> Projection:
         "instructions": spec.instructions or None,
         "reasoning_effort": spec.reasoning_effort,
         "text_format": spec.text_format or {"type": "text"},
-        "tools": {tool_key(t): _tool_body(t) for t in spec.tools},
+        "tools": {tool_key(t): tool_body(t) for t in spec.tools},
         "metadata": dict(spec.metadata),
     }
 

@@ -37,6 +37,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from assistops.kinds import file as file_kind
+from assistops.kinds.agent import tool_body, tool_key
 from assistops.kinds.assistant import AssistantSpec
 from assistops.kinds.base import (
     ApplyContext,
@@ -208,23 +209,11 @@ class Release:
 # -- comparing ----------------------------------------------------------------------------------
 
 
-def tool_key(tool: Json) -> str:
-    """``function:<name>``, ``mcp:<server_label>`` or the tool's type."""
-    kind = str(tool.get("type"))
-    if kind == "function":
-        return f"function:{tool.get('name')}"
-    if kind == "mcp":
-        return f"mcp:{tool.get('server_label')}"
-    return kind
-
-
 def request_projection(request: Json) -> Projection:
-    """What is compared of one request: tools keyed by kind and name, like an assistant's."""
+    """What is compared of one request: tools keyed by kind and name, as an agent's are (both
+    are flat)."""
     out = {k: v for k, v in request.items() if k != "tools"}
-    out["tools"] = {
-        tool_key(t): {k: v for k, v in t.items() if k not in ("type", "name")}
-        for t in request.get("tools") or []
-    }
+    out["tools"] = {tool_key(t): tool_body(t) for t in request.get("tools") or []}
     return out
 
 
