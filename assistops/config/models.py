@@ -72,6 +72,13 @@ class Strict(BaseModel):
 # --- tools ------------------------------------------------------------------------------------
 
 
+#: A file that looks like a credential is refused unless its exact path is listed here.
+ALLOW_SECRETS_DESCRIPTION = (
+    "Project-relative paths (exact, not globs) of matched files to upload although their name "
+    "(.env, *.pem, *.key, ...) or content (a private key, an API key) looks like a secret."
+)
+
+
 class CodeInterpreter(Strict):
     """The code interpreter tool, with files it can read."""
 
@@ -79,6 +86,10 @@ class CodeInterpreter(Strict):
         default_factory=list,
         description="Project-relative globs of files to upload for the code interpreter "
         f"(at most {limits.CODE_INTERPRETER_FILES_MAX} files in all).",
+    )
+    allow_secrets: list[str] = Field(
+        default_factory=list,
+        description=ALLOW_SECRETS_DESCRIPTION,
     )
 
 
@@ -311,6 +322,7 @@ class VectorStoreFields(Strict):
         None, description="Project-relative globs of the files to index (at least one match each)."
     )
     exclude: list[str] | None = Field(None, description="Globs removed from the matches.")
+    allow_secrets: list[str] | None = Field(None, description=ALLOW_SECRETS_DESCRIPTION)
     chunking: Literal["auto"] | StaticChunking | None = None
     expires_after_days: int | None = Field(
         None,

@@ -34,7 +34,7 @@ from assistops.kinds.release import ReleaseSpec, release_address
 from assistops.kinds.spec import DesiredState, digest_of
 from assistops.kinds.spec import Spec as ResourceSpec
 from assistops.kinds.vector_store import VectorStoreSpec, vector_store_address
-from assistops.render.files import FileCache, LocalFile, resolve_globs
+from assistops.render.files import Allowed, FileCache, LocalFile, resolve_globs
 from assistops.render.merge import Layer, Merged, merge
 from assistops.render.schema_files import Resolved, SchemaFiles, schema_field
 from assistops.render.templates import make_environment, render
@@ -183,6 +183,11 @@ class Renderer:
             merged.field(("files",)),
             merged.locate,
             ("files",),
+            Allowed(
+                tuple(model.allow_secrets or []),
+                merged.field(("allow_secrets",)),
+                ("allow_secrets",),
+            ),
         )
         out.problems.extend(problems)
         if not model.files:
@@ -350,6 +355,11 @@ class Renderer:
                     merged.field((*loc, "code_interpreter", "files")),
                     merged.locate,
                     (*loc, "code_interpreter", "files"),
+                    Allowed(
+                        tuple(tool.code_interpreter.allow_secrets),
+                        merged.field((*loc, "code_interpreter", "allow_secrets")),
+                        (*loc, "code_interpreter", "allow_secrets"),
+                    ),
                 )
                 out.problems.extend(problems)
                 for local in files:

@@ -100,11 +100,16 @@ def resolve_globs(
     field: str,
     locate: Locate,
     loc: tuple[str | int, ...],
+    allowed: Allowed | None = None,
 ) -> tuple[list[LocalFile], list[Problem]]:
-    """Expand ``patterns`` (minus ``excludes``) into hashed files; report every problem."""
+    """Expand ``patterns`` (minus ``excludes``) into hashed files; report every problem.
+
+    ``allowed`` lists files that may be uploaded although they look like secrets."""
     root = cache.root
     found: dict[str, LocalFile] = {}
     problems: list[Problem] = []
+    allow = allowed or Allowed()
+    allowed_paths = set(allow.paths)
     for i, pattern in enumerate(patterns):
         file, line = locate((*loc, i))
         where = f"{field}[{i}]"
@@ -128,14 +133,56 @@ def resolve_globs(
             continue
         for path in kept:
             rel = relative(root, path)
-            problem = _check(cache, path, rel, file, line, where)
+            problem = _check(cache, path, rel, file, line, where, rel in allowed_paths)
             if problem:
                 problems.append(problem)
                 continue
             if rel not in found:
                 scanned = cache.read(path.resolve())
                 found[rel] = LocalFile(rel, scanned.sha256, scanned.bytes)
+    problems.extend(_unused_allowances(allow, found, patterns, locate))
     return list(found.values()), problems
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """Files a declaration allows although they look like secrets, and where it says so."""
+
+    paths: tuple[str, ...] = ()
+    field: str = "allow_secrets"
+    loc: tuple[str | int, ...] = ()
+
+
+def _unused_allowances(
+    allow: Allowed, found: dict[str, LocalFile], patterns: list[str], locate: Locate
+) -> list[Problem]:
+    """An allowance must name one matched file exactly: a glob or a typo would silently
+    allow more, or nothing."""
+    problems = []
+    for i, path in enumerate(allow.paths):
+        file, line = locate((*allow.loc, i))
+        where = f"{allow.field}[{i}]"
+        if any(ch in path for ch in "*?["):
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    where,
+                    f"'{path}' is a glob; an allowance names one file exactly",
+                    "list each file to allow by its project-relative path",
+                )
+            )
+        elif path not in found:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    where,
+                    f"'{path}' is allowed but not among the files matched",
+                    f"fix the path, or match it with one of {patterns}",
+                )
+            )
+    return problems
 
 
 def _excluded(rel: str, excludes: list[str]) -> bool:
@@ -143,7 +190,13 @@ def _excluded(rel: str, excludes: list[str]) -> bool:
 
 
 def _check(
-    cache: FileCache, path: Path, rel: str, file: str, line: int | None, where: str
+    cache: FileCache,
+    path: Path,
+    rel: str,
+    file: str,
+    line: int | None,
+    where: str,
+    allowed: bool = False,
 ) -> Problem | None:
     try:
         real = path.resolve(strict=True)
@@ -166,13 +219,13 @@ def _check(
             f"{rel} is inside a folder that holds secrets or state",
             "narrow the glob, or add an exclude",
         )
-    if any(fnmatch.fnmatch(parts[-1], pat) for pat in DENIED_NAMES):
+    if not allowed and any(fnmatch.fnmatch(parts[-1], pat) for pat in DENIED_NAMES):
         return Problem(
             file,
             line,
             where,
             f"{rel} looks like a credentials file and is never uploaded",
-            "exclude it, or rename it if it holds no secret",
+            f"exclude it, or list '{rel}' under allow_secrets if it is meant to be uploaded",
         )
     size = real.stat().st_size
     if size > FILE_BYTES_MAX:  # refused before it is read
@@ -185,12 +238,13 @@ def _check(
             "split the file, or exclude it",
         )
     label = cache.read(real).secret
-    if label is not None:
+    if label is not None and not allowed:
         return Problem(
             file,
             line,
             where,
             f"{rel} contains what looks like {label}; it is not uploaded",
-            "remove the secret from the file, or exclude the file",
+            f"remove the secret from the file, exclude the file, or list '{rel}' under "
+            "allow_secrets if it is meant to be uploaded",
         )
     return None

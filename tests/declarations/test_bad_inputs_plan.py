@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import make_client
 
 from assistops.backend import BackendControl, RunningBackend
 
@@ -174,3 +175,43 @@ def test_most_of_the_corpus_is_planned_against_the_backend() -> None:
     assert BASE_URL in BASE["assistops.yaml"]
     assert len(POINTABLE) >= 100, len(POINTABLE)
     assert len(SECRET_CASES) >= 7, SECRET_CASES
+
+
+def test_a_file_the_declaration_allows_is_uploaded_and_nothing_else(
+    tmp_path: Path,
+    backend: RunningBackend,
+    control: BackendControl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an allowance lifts the refusal for the files it names, exactly: the public certificate
+    # (refused by name) and the notes holding a key-shaped example (refused by content)
+    notes = f"# Setup\nExample key shape (revoked):\n{SHAPED['an AWS access key']}\n"
+    cert = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUB0\n-----END CERTIFICATE-----\n"
+    root = write_project(
+        tmp_path / "project",
+        {
+            "knowledge/docs.yaml": (
+                "files:\n  - knowledge/docs/*\n"
+                "allow_secrets:\n  - knowledge/docs/ca.pem\n  - knowledge/docs/setup.md\n"
+            ),
+            "knowledge/docs/ca.pem": cert,
+            "knowledge/docs/setup.md": notes,
+        },
+    )
+    point_at(root, backend, "prod")
+    monkeypatch.setenv(KEY_VAR, KEY)
+
+    result = run("apply", "-C", root, "-e", "prod", "--auto-approve")
+
+    assert result.exit_code == 0, result.output
+    uploaded = make_client(backend, api_key=KEY).files.list()
+    names = sorted(f.filename.split(".", 3)[3] for f in uploaded)  # demo.prod.<sha16>.<name>
+    assert names == ["ca.pem", "intro.md", "setup.md"], names
+
+    # one more file that looks like a secret, not allowed: refused again, nothing uploaded
+    (root / "knowledge/docs/server.key").write_text("not really a key\n", encoding="utf-8")
+    control.clear_requests()
+    again = run("apply", "-C", root, "-e", "prod", "--auto-approve")
+    assert again.exit_code == 1, again.output
+    assert "knowledge/docs/server.key looks like a credentials file" in again.stderr
+    assert control.requests()["total"] == 0, control.requests()
