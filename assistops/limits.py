@@ -79,3 +79,11 @@ TEST_REPEAT_MAX = 100
 TEST_TIMEOUT_MAX = 3600
 TEST_TIMEOUT_DEFAULT = 120
 TEST_PASS_THRESHOLD_MAX = 1.0  # a fraction of the attempts; the default: every one passes
+
+#: What a strict-mode schema may hold (Structured Outputs guide, "Supported schemas"): object
+#: nesting, object properties in all, enum values in all, and the characters of every property
+#: name, definition name and enum value together. The service answers 400 past any of them.
+STRICT_SCHEMA_DEPTH_MAX = 10
+STRICT_SCHEMA_PROPERTIES_MAX = 5000
+STRICT_SCHEMA_ENUM_VALUES_MAX = 1000
+STRICT_SCHEMA_NAME_CHARS_MAX = 120_000

@@ -573,7 +573,65 @@ def _schema(source: SchemaSource, merged: Merged) -> list[Problem]:
                     + ", ".join(missing),
                     "add them to required (make a field optional with type [..., 'null'])",
                 )
+        _strict_size(source.schema, add)
     return out
+
+
+def _strict_size(schema: dict[str, Any], add: Callable[[Loc, str, str], None]) -> None:
+    """The service's size limits of a strict schema, checked before the service refuses it."""
+    deepest: Loc = ()
+    depth, properties, enums, names = 0, 0, 0, 0
+    for path, node, level in _subschemas(schema, (), 0):
+        if level > depth:
+            depth, deepest = level, path
+        props = node.get("properties")
+        if isinstance(props, dict):
+            properties += len(props)
+            names += sum(len(str(name)) for name in props)
+        values = node.get("enum")
+        if isinstance(values, list):
+            enums += len(values)
+            names += sum(len(str(v)) for v in values)
+        for key in ("$defs", "definitions"):
+            names += sum(len(str(name)) for name in (node.get(key) or {}))
+    checks = (
+        (depth, limits.STRICT_SCHEMA_DEPTH_MAX, "levels of object nesting", deepest),
+        (properties, limits.STRICT_SCHEMA_PROPERTIES_MAX, "object properties in all", ()),
+        (enums, limits.STRICT_SCHEMA_ENUM_VALUES_MAX, "enum values in all", ()),
+        (names, limits.STRICT_SCHEMA_NAME_CHARS_MAX, "characters of names and enum values", ()),
+    )
+    for count, most, what, path in checks:
+        if count > most:
+            add(
+                path,
+                f"strict mode takes at most {most:,} {what}; this schema has {count:,}",
+                "split the schema, move detail into descriptions, or set strict: false",
+            )
+
+
+def _subschemas(node: Any, path: Loc, level: int) -> Iterator[tuple[Loc, dict[str, Any], int]]:
+    """Every schema inside a JSON Schema, with its path and how many objects enclose it
+    (itself included)."""
+    if not isinstance(node, dict):
+        return
+    types = node.get("type")
+    is_object = types == "object" or (isinstance(types, list) and "object" in types)
+    level += 1 if is_object or "properties" in node else 0
+    yield path, node, level
+    for key in ("properties", "$defs", "definitions", "patternProperties"):
+        children = node.get(key)
+        if isinstance(children, dict):
+            for name, child in children.items():
+                # a definition is counted where it is used, not where it is kept
+                inner = 0 if key in ("$defs", "definitions") else level
+                yield from _subschemas(child, (*path, key, name), inner)
+    for key in ("items", "additionalProperties", "not", "contains"):
+        yield from _subschemas(node.get(key), (*path, key), level)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        children = node.get(key)
+        if isinstance(children, list):
+            for i, child in enumerate(children):
+                yield from _subschemas(child, (*path, key, i), level)
 
 
 def _objects(node: Any, path: Loc) -> Iterator[tuple[Loc, dict[str, Any]]]:
