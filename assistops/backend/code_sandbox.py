@@ -20,6 +20,7 @@ fresh sandbox: nothing is kept between calls, not even between two calls of one 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -37,6 +38,7 @@ from assistops.backend import sandbox_launcher
 
 SCRATCH = "/mnt/data"
 _LOGS_MAX = 64 * 1024  # characters of stdout+stderr handed back (the rest is cut)
+_BACKSTOP = 15.0  # seconds past the wall time before the launcher itself is killed
 
 
 class SandboxUnavailable(Exception):
@@ -54,6 +56,7 @@ class SandboxLimits:
     scratch_bytes: int = 256 * 1024 * 1024  # all of /mnt/data
     processes: int = 64
     max_outputs: int = 20
+    max_inodes: int = 10_000  # files and folders in /mnt/data
 
     def describe(self) -> str:
         """One line for the start-up banner."""
@@ -133,9 +136,11 @@ def runtime() -> Runtime:
 class CodeSandbox:
     """Runs Python in isolation (see :mod:`.sandbox_launcher`) within :class:`SandboxLimits`."""
 
-    def __init__(self, limits: SandboxLimits | None = None) -> None:
+    def __init__(self, limits: SandboxLimits | None = None, max_concurrent: int = 2) -> None:
         self.limits = limits or SandboxLimits()
         self.runtime = runtime()
+        self.max_concurrent = max_concurrent  # executions at once (run_async); others wait
+        self._slots: asyncio.Semaphore | None = None
 
     def probe(self) -> None:
         """Prove the isolation works here, or raise :class:`SandboxUnavailable` saying why."""
@@ -176,11 +181,57 @@ class CodeSandbox:
         """
         work = Path(tempfile.mkdtemp(prefix="assistops-sandbox-"))
         try:
-            return self._run(work, code, files)
+            argv, env = self._prepare(work, code, files)
+            with (work / "logs").open("wb") as logs:
+                process = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=logs,
+                    stderr=logs,
+                    env=env,
+                    start_new_session=True,  # its own process group, killed as one below
+                )
+                try:
+                    process.wait(self.limits.wall_seconds + _BACKSTOP)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            return self._finish(work, process.returncode)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def _run(self, work: Path, code: str, files: Mapping[str, bytes]) -> Execution:
+    async def run_async(self, code: str, files: Mapping[str, bytes]) -> Execution:
+        """:meth:`run` for an event loop: at most ``max_concurrent`` at once, and a
+        cancelled task (a cancelled run) kills the code at once."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrent)
+        async with self._slots:
+            work = Path(tempfile.mkdtemp(prefix="assistops-sandbox-"))
+            try:
+                argv, env = await asyncio.to_thread(self._prepare, work, code, files)
+                with (work / "logs").open("wb") as logs:
+                    process = await asyncio.create_subprocess_exec(
+                        *argv,
+                        stdin=subprocess.DEVNULL,
+                        stdout=logs,
+                        stderr=logs,
+                        env=env,
+                        start_new_session=True,
+                    )
+                    try:
+                        await asyncio.wait_for(process.wait(), self.limits.wall_seconds + _BACKSTOP)
+                    except (asyncio.CancelledError, TimeoutError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                        await asyncio.shield(process.wait())
+                        raise
+                return await asyncio.to_thread(self._finish, work, process.returncode)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _prepare(
+        self, work: Path, code: str, files: Mapping[str, bytes]
+    ) -> tuple[list[str], dict[str, str]]:
+        """Write the job (its files, code and limits) under ``work``; the launcher's argv."""
         for sub in ("root", "inputs", "out"):
             (work / sub).mkdir()
         digests = {}
@@ -207,33 +258,23 @@ class CodeSandbox:
                 "scratch_bytes": limits.scratch_bytes,
                 "processes": limits.processes,
                 "max_outputs": limits.max_outputs,
+                "max_inodes": limits.max_inodes,
             },
         }
         (work / "job.json").write_text(json.dumps(job))
         env = {"PATH": "/usr/bin:/bin"}
         if os.environ.get(sandbox_launcher.DENY_ENV):
             env[sandbox_launcher.DENY_ENV] = os.environ[sandbox_launcher.DENY_ENV]
-        logs_path = work / "logs"
         launcher = sandbox_launcher.__file__
-        with logs_path.open("wb") as logs:
-            process = subprocess.Popen(
-                [self.runtime.python, "-I", "-S", launcher, str(work / "job.json")],
-                stdin=subprocess.DEVNULL,
-                stdout=logs,
-                stderr=logs,
-                env=env,
-                start_new_session=True,  # its own process group, killed as one below
-            )
-            try:
-                process.wait(limits.wall_seconds + 15)
-            except subprocess.TimeoutExpired:
-                # the launcher enforces the wall time; this is the backstop if it hangs
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        return [self.runtime.python, "-I", "-S", launcher, str(work / "job.json")], env
+
+    def _finish(self, work: Path, returncode: int | None) -> Execution:
+        """What the launcher reported of the job under ``work``."""
+        logs_path = work / "logs"
         report_path = work / "out" / "report.json"
         if not report_path.is_file():
             raise SandboxUnavailable(
-                f"the sandbox launcher ended ({process.returncode}) without a report: "
+                f"the sandbox launcher ended ({returncode}) without a report: "
                 + _read_logs(logs_path)[-300:]
             )
         report = json.loads(report_path.read_text())

@@ -36,7 +36,6 @@ run cancels its task, which closes the upstream connection.
 from __future__ import annotations
 
 import array
-import asyncio
 import base64
 import hashlib
 import json
@@ -393,7 +392,7 @@ class ModelRunner:
         with backend.store.transaction():
             inputs = {name: _file_bytes(backend, file_id) for name, file_id in ctx.code_files}
         try:
-            result = await asyncio.to_thread(self.sandbox.run, code, inputs)
+            result = await self.sandbox.run_async(code, inputs)
         except SandboxUnavailable as exc:
             raise UpstreamFailure("server_error", f"code_interpreter: {exc}") from None
         outputs, told = self._code_outputs(live, result)

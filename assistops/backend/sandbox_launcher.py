@@ -131,7 +131,8 @@ def _build_root(job: dict[str, Any]) -> None:
     data = root + "/mnt/data"
     os.makedirs(data)
     limit = int(job["limits"]["scratch_bytes"])
-    _mount("tmpfs", data, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limit},mode=0777")
+    options = f"size={limit},nr_inodes={int(job['limits']['max_inodes'])},mode=0777"
+    _mount("tmpfs", data, "tmpfs", MS_NOSUID | MS_NODEV, options)
     for name in sorted(os.listdir(job["inputs"])):
         src = os.path.join(job["inputs"], name)
         with open(src, "rb") as f_in, open(os.path.join(data, name), "wb") as f_out:
@@ -258,6 +259,7 @@ def main(job_path: str) -> int:
         names = "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS"
         _unshare(flags, f"unshare({names})")
         _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+        _libc.sethostname(b"sandbox", 7)  # the new UTS namespace: not this machine's name
         _build_root(job)
     except (StepFailed, OSError) as exc:
         step = exc.step if isinstance(exc, StepFailed) else "building the sandbox's root"

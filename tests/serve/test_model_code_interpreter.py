@@ -12,6 +12,7 @@ import base64
 import socket
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -397,3 +398,49 @@ def test_partial_code_decodes_the_arguments_as_they_arrive() -> None:
     assert seen[-1] == 'print("a\\nb")\né'
     # every prefix decodes to a prefix of the code: nothing streamed is taken back
     assert all(seen[-1].startswith(s) for s in seen)
+
+
+def _sandboxed_code_running() -> list[int]:
+    """Processes of this machine running a sandbox's code (``python /sandbox/main.py``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"/sandbox/main.py" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for(condition: Any, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_cancelling_a_run_kills_its_code(upstream: ScriptedUpstream) -> None:
+    sandbox = CodeSandbox(SandboxLimits(cpu_seconds=5, wall_seconds=300))
+    settings = settings_for(upstream, "chat")
+    with (
+        start_server(upstream=settings, code_sandbox=sandbox) as running,
+        make_client(running) as sdk,
+    ):
+        sleeper = {"code": "import time\ntime.sleep(600)"}
+        upstream.script(Turn(calls=[("code_interpreter", sleeper)]))
+        thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "wait"}])
+        run = sdk.beta.threads.runs.create(
+            thread_id=thread.id, assistant_id=_code_assistant(sdk).id
+        )
+        assert _wait_for(_sandboxed_code_running), "the code never started"
+        sdk.beta.threads.runs.cancel(thread_id=thread.id, run_id=run.id)
+        assert _wait_for(lambda: not _sandboxed_code_running()), "the code outlived its run"
+        assert _wait_for(
+            lambda: (
+                sdk.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id).status
+                == "cancelled"
+            )
+        )
