@@ -139,6 +139,7 @@ class CodeSandbox:
     def __init__(self, limits: SandboxLimits | None = None, max_concurrent: int = 2) -> None:
         self.limits = limits or SandboxLimits()
         self.runtime = runtime()
+        self.landlock = sandbox_launcher.landlock_abi()  # 0: the namespaces alone
         self.max_concurrent = max_concurrent  # executions at once (run_async); others wait
         self._slots: asyncio.Semaphore | None = None
 

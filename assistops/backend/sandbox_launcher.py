@@ -56,6 +56,13 @@ PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 NOBODY = 65534
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+_FS_READ = 1 | 4 | 8  # EXECUTE, READ_FILE, READ_DIR
+_FS_ALL_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}
+_FS_MAKE_DEVICES = (1 << 6) | (1 << 11)  # MAKE_CHAR, MAKE_BLOCK
+_NET_TCP = 1 | 2  # BIND_TCP, CONNECT_TCP (ABI 4)
+_SCOPES = 1 | 2  # abstract unix sockets, signals outside the domain (ABI 6)
 #: a step named here fails as if the kernel refused it (how tests show the refusal)
 DENY_ENV = "ASSISTOPS_SANDBOX_DENY"
 
@@ -145,6 +152,51 @@ def _build_root(job: dict[str, Any]) -> None:
     os.makedirs(root + "/.old")
 
 
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none, or disabled)."""
+    version = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    return max(0, int(version))
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _landlock() -> None:
+    """A second wall inside the new root: read-only everywhere but ``/mnt/data``, no TCP,
+    no abstract unix sockets or signals outside (as far as the kernel's ABI has them)."""
+    abi = landlock_abi()
+    if abi == 0:
+        return  # the namespaces are the isolation; Landlock only adds to them
+    fs = _FS_ALL_BY_ABI[max(k for k in _FS_ALL_BY_ABI if k <= abi)]
+    attr = (ctypes.c_uint64 * 3)(fs, _NET_TCP if abi >= 4 else 0, _SCOPES if abi >= 6 else 0)
+    size = 8 * (3 if abi >= 6 else 2 if abi >= 4 else 1)
+    ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    _check("landlock_create_ruleset", 0 if ruleset >= 0 else -1)
+    try:
+        for path, allowed in (("/", _FS_READ), ("/mnt/data", fs & ~_FS_MAKE_DEVICES)):
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            try:
+                rule = _PathBeneath(allowed & fs, fd)
+                result = _libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0)
+                _check(f"landlock_add_rule {path}", result)
+            finally:
+                os.close(fd)
+        fd = os.open("/dev/null", os.O_PATH | os.O_CLOEXEC)
+        try:
+            rule = _PathBeneath(2 | 4, fd)  # WRITE_FILE, READ_FILE
+            _check(
+                "landlock_add_rule /dev/null",
+                _libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0),
+            )
+        finally:
+            os.close(fd)
+        _check("landlock_restrict_self", _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0))
+    finally:
+        os.close(ruleset)
+
+
 def _enter(job: dict[str, Any], report_fd: int) -> None:
     """In the child: the new root, the limits, no privileges; then run the code and write
     how it ended to ``report_fd`` (never returns)."""
@@ -177,6 +229,8 @@ def _enter(job: dict[str, Any], report_fd: int) -> None:
         os.setgid(NOBODY)
         os.setuid(NOBODY)
     _check("prctl(PR_SET_NO_NEW_PRIVS)", _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+    os.makedirs("/mnt/data/.tmp", exist_ok=True)
+    _landlock()
     os.chdir("/mnt/data")
     env = {
         "PATH": "/usr/bin:/bin",
@@ -191,7 +245,6 @@ def _enter(job: dict[str, Any], report_fd: int) -> None:
     }
     if job["pythonpath"]:
         env["PYTHONPATH"] = os.pathsep.join(job["pythonpath"])
-    os.makedirs("/mnt/data/.tmp", exist_ok=True)
     python = job["python"]
     # this process stays PID 1 of the namespace, only reaping: the kernel ignores signals
     # PID 1 has no handler for (SIGXCPU at the soft CPU limit), so the code must not be it

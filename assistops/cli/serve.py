@@ -160,7 +160,8 @@ def _code_line(upstream: UpstreamSettings | None, sandbox: CodeSandbox | None) -
     if upstream is None:
         return None
     if sandbox is not None:
-        return f"sandbox on this machine ({sandbox.limits.describe()})"
+        landlock = f", Landlock ABI {sandbox.landlock}" if sandbox.landlock else ""
+        return f"sandbox on this machine ({sandbox.limits.describe()}{landlock})"
     if upstream.api == "responses":
         return "the upstream's hosted code interpreter"
     return "not offered (see --code-interpreter)"
@@ -239,8 +240,9 @@ def _code_line(upstream: UpstreamSettings | None, sandbox: CodeSandbox | None) -
     default="off",
     show_default=True,
     help="sandbox: run the model's code_interpreter code on this machine, isolated (no "
-    "network, only the run's files, CPU, memory and time limits; refused where this machine "
-    "cannot isolate it). off: the Responses API's hosted one, else not offered.",
+    "network, only the run's files, CPU, memory and time limits; refused with the reason "
+    "where this machine cannot isolate it). off: with --model-api responses the upstream's "
+    "hosted code interpreter runs it, otherwise it is not offered to the model.",
 )
 @click.option(
     "--skip-model-check",
