@@ -42,7 +42,15 @@ _BACKSTOP = 15.0  # seconds past the wall time before the launcher itself is kil
 
 
 class SandboxUnavailable(Exception):
-    """The isolation cannot be had on this machine; the message says which part and why."""
+    """The isolation cannot be had on this machine; the message says which part and why.
+
+    ``refused_step``: the step of building the sandbox the kernel refused (``None`` when the
+    sandbox was built but did not isolate as it must, or did not run at all).
+    """
+
+    def __init__(self, message: str, refused_step: str | None = None) -> None:
+        super().__init__(message)
+        self.refused_step = refused_step
 
 
 @dataclass(frozen=True)
@@ -127,10 +135,10 @@ def runtime() -> Runtime:
             folder = os.path.realpath(sysconfig.get_paths()[key])
             if os.path.isdir(folder) and folder not in paths:
                 paths.append(folder)
-    binds += [p for p in paths if not any(p.startswith(b + "/") for b in binds)]
-    # a bound folder inside another bound folder must come after it
-    ordered = sorted(dict.fromkeys(binds), key=lambda p: p.count("/"))
-    return Runtime(python, tuple(ordered), tuple(links), tuple(paths))
+    binds += paths
+    # a folder inside another bound folder is visible through it already
+    kept = [p for p in dict.fromkeys(binds) if not any(p.startswith(o + "/") for o in binds)]
+    return Runtime(python, tuple(kept), tuple(links), tuple(paths))
 
 
 class CodeSandbox:
@@ -281,7 +289,8 @@ class CodeSandbox:
         report = json.loads(report_path.read_text())
         if report.get("failed"):
             raise SandboxUnavailable(
-                f"the sandbox could not be built: {report['failed']} failed: {report['error']}"
+                f"the sandbox could not be built: {report['failed']} failed: {report['error']}",
+                refused_step=str(report["failed"]),
             )
         text = _read_logs(logs_path)
         stopped = report.get("killed")
