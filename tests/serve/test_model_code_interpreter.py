@@ -20,6 +20,7 @@ from typing import Any
 
 import openai
 import pytest
+from contract.validator import ContractRecorder
 
 from assistops.backend import (
     CodeSandbox,
@@ -79,9 +80,12 @@ def _sandboxed(_upstream_server: ScriptedUpstream) -> Iterator[RunningBackend]:
 
 @pytest.fixture
 def coder(_sandboxed: RunningBackend, upstream: ScriptedUpstream) -> Iterator[openai.OpenAI]:
-    """The SDK against a backend that runs code_interpreter in its sandbox."""
-    with make_client(_sandboxed) as sdk:
+    """The SDK against a backend that runs code_interpreter in its sandbox (every exchange
+    checked against the protocol's description)."""
+    recorder = ContractRecorder()
+    with make_client(_sandboxed, recorder=recorder) as sdk:
         yield sdk
+    recorder.assert_clean()
 
 
 def _code_assistant(sdk: openai.OpenAI, *file_ids: str) -> Any:
@@ -363,7 +367,11 @@ def test_the_responses_api_runs_code_in_its_hosted_interpreter_with_the_files(
     url = "data:image/png;base64," + base64.b64encode(_png()).decode()
     outputs = [{"type": "logs", "logs": "total 42\n"}, {"type": "image", "url": url}]
     settings = settings_for(upstream, "responses")
-    with start_server(":memory:", upstream=settings) as running, make_client(running) as sdk:
+    recorder = ContractRecorder()
+    with (
+        start_server(":memory:", upstream=settings) as running,
+        make_client(running, recorder=recorder) as sdk,
+    ):
         sales = sdk.files.create(file=("sales.csv", SALES, "text/csv"), purpose="assistants")
         assistant = _code_assistant(sdk, sales.id)
         for _ in range(2):
@@ -386,6 +394,7 @@ def test_the_responses_api_runs_code_in_its_hosted_interpreter_with_the_files(
         assert png == _png()
         reply = sdk.beta.threads.messages.list(thread_id=thread.id).data[0]
         assert reply.content[0].text.value == "The total is 42."  # type: ignore[union-attr]
+    recorder.assert_clean()
     # the file went to the upstream once, and its container got it both times
     [uploaded] = upstream.uploads
     assert (uploaded["filename"], uploaded["data"]) == ("sales.csv", SALES)
@@ -471,3 +480,26 @@ def test_cancelling_a_run_kills_its_code(upstream: ScriptedUpstream) -> None:
                 == "cancelled"
             )
         )
+
+
+def test_the_sandbox_serves_a_responses_upstream_too(upstream: ScriptedUpstream) -> None:
+    if (refused := sandbox_refused()) is not None:
+        pytest.skip(f"this machine's kernel refuses the sandbox: {refused}")
+    settings = settings_for(upstream, "responses")
+    with (
+        start_server(upstream=settings, code_sandbox=CodeSandbox(LIMITS)) as running,
+        make_client(running) as sdk,
+    ):
+        run, call = _run_code(sdk, upstream, "print(6 * 7)")
+    assert run.status == "completed"
+    assert _logs(call) == "42\n"
+    first, second = upstream.requests
+    # the server's sandbox, offered as a function: no hosted tool, no upload
+    assert [t["type"] for t in first["tools"]] == ["function"]
+    assert first["tools"][0]["name"] == "code_interpreter"
+    assert second["input"][-1] == {
+        "type": "function_call_output",
+        "call_id": call.id,
+        "output": "42\n",
+    }
+    assert upstream.uploads == []
