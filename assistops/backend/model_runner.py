@@ -433,8 +433,10 @@ class ModelRunner:
         for name, file_id in ctx.code_files:
             with backend.store.transaction():
                 data = _file_bytes(backend, file_id)
-            # uploaded once per file content: the upstream's id is kept in the database
-            key = f"upstream_file:{self.settings.root}:{hashlib.sha256(data).hexdigest()}"
+            # uploaded once per content and upstream account: the upstream's id is kept
+            account = hashlib.sha256((self.settings.api_key or "").encode()).hexdigest()[:16]
+            digest = hashlib.sha256(data).hexdigest()
+            key = f"upstream_file:{self.settings.root}:{account}:{digest}"
             known = backend.store.get_blob(key)
             if known is None:
                 upstream_id = await upload_file(self.settings, self._client(), name, data)

@@ -34,7 +34,8 @@ from assistops.backend.run_recorder import partial_code
 from .conftest import make_client, sandbox_refused, settings_for
 from .scripted_upstream import ScriptedUpstream, Turn
 
-LIMITS = SandboxLimits(cpu_seconds=1, wall_seconds=8, memory_bytes=256 * 2**20)
+# CPU well below the wall time, so a loaded machine still meets the CPU limit first
+LIMITS = SandboxLimits(cpu_seconds=3, wall_seconds=30, memory_bytes=256 * 2**20)
 SALES = b"region,amount\nnorth,17\nsouth,25\n"
 TOTAL = "import csv\nrows = list(csv.DictReader(open('/mnt/data/sales.csv')))\n" + (
     "print('total', sum(int(r['amount']) for r in rows))\n"
@@ -75,6 +76,16 @@ def _sandboxed(_upstream_server: ScriptedUpstream) -> Iterator[RunningBackend]:
     with start_server(
         ":memory:", upstream=settings_for(_upstream_server, "chat"), code_sandbox=sandbox
     ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def _short_wall(
+    _sandboxed: RunningBackend, _upstream_server: ScriptedUpstream
+) -> Iterator[RunningBackend]:
+    limits = SandboxLimits(cpu_seconds=60, wall_seconds=2)
+    settings = settings_for(_upstream_server, "chat")
+    with start_server(upstream=settings, code_sandbox=CodeSandbox(limits)) as running:
         yield running
 
 
@@ -304,16 +315,24 @@ def test_nothing_outside_the_scratch_folder_is_readable_or_writable(
 @pytest.mark.parametrize(
     ("code", "said"),
     [
-        ("while True:\n    pass\n", "used up its 1 s CPU-time limit"),
-        ("import time\ntime.sleep(60)\n", "ran past the 8 s wall-time limit"),
+        ("while True:\n    pass\n", "used up its 3 s CPU-time limit"),
         ("hoard = []\nwhile True:\n    hoard.append(bytearray(10**7))\n", MEMORY),
+        ("import time\ntime.sleep(600)\n", "ran past the 2 s wall-time limit"),
     ],
-    ids=["runaway-loop", "sleeper", "memory-bomb"],
+    ids=["runaway-loop", "memory-bomb", "sleeper"],
 )
 def test_a_limit_stops_the_code_and_the_server_answers_afterwards(
-    coder: openai.OpenAI, upstream: ScriptedUpstream, code: str, said: str
+    coder: openai.OpenAI,
+    upstream: ScriptedUpstream,
+    code: str,
+    said: str,
+    _short_wall: RunningBackend,
 ) -> None:
-    run, call = _run_code(coder, upstream, code)
+    if "wall-time" in said:  # a server of its own: a 2 s wall is too short for the others
+        with make_client(_short_wall) as short:
+            run, call = _run_code(short, upstream, code)
+    else:
+        run, call = _run_code(coder, upstream, code)
     assert run.status == "completed"  # the code failed, not the run: the model is told
     assert f"[assistops sandbox] stopped: the code {said}" in _logs(call)
     told = upstream.requests[1]["messages"][-1]["content"]
