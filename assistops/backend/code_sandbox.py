@@ -115,7 +115,8 @@ def runtime() -> Runtime:
     Packages installed beside assistops (its environment's site-packages) are importable
     in the sandbox, read-only: install pandas or matplotlib there to offer them.
     """
-    python = os.path.realpath(sys.executable)
+    # a virtual environment's interpreter is a link to (or a copy of) its base one
+    python = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
     binds: list[str] = []
     links: list[tuple[str, str]] = []
     base = os.path.realpath(sys.base_prefix)
@@ -136,6 +137,8 @@ def runtime() -> Runtime:
             if os.path.isdir(folder) and folder not in paths:
                 paths.append(folder)
     binds += paths
+    if not any(python.startswith(b + "/") for b in binds):
+        binds.append(python)
     # a folder inside another bound folder is visible through it already
     kept = [p for p in dict.fromkeys(binds) if not any(p.startswith(o + "/") for o in binds)]
     return Runtime(python, tuple(kept), tuple(links), tuple(paths))
