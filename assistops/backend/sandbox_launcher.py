@@ -12,7 +12,8 @@ JSON file :mod:`.code_sandbox` wrote; the launcher:
 3. forks the child, which becomes PID 1 of the new PID namespace, enters a mount
    namespace of its own, ``pivot_root``\\ s into the new root and detaches the old one, sets
    ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_FSIZE``, ``RLIMIT_NPROC`` and ``RLIMIT_CORE``,
-   drops to ``nobody`` (when root), sets ``no_new_privs`` and forks again: the grandchild
+   drops to ``nobody`` (when root), sets ``no_new_privs``, restricts itself with Landlock
+   (where the kernel has it) and a seccomp filter (x86_64), and forks again: the grandchild
    executes the interpreter on the code with a clean environment, PID 1 reaps and reports
    how it ended (when PID 1 exits, every process left in the namespace is killed);
 4. waits at most the wall time (then kills it: the PID namespace dies with its PID 1),
@@ -63,6 +64,26 @@ _FS_ALL_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 <<
 _FS_MAKE_DEVICES = (1 << 6) | (1 << 11)  # MAKE_CHAR, MAKE_BLOCK
 _NET_TCP = 1 | 2  # BIND_TCP, CONNECT_TCP (ABI 4)
 _SCOPES = 1 | 2  # abstract unix sockets, signals outside the domain (ABI 6)
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+AUDIT_ARCH_X86_64 = 0xC000003E
+#: x86_64 system calls the code never needs and a kernel exploit often does: namespaces and
+#: mounts (the sandbox's own walls), tracing, BPF, keyrings, io_uring, modules, kexec, ...
+_DENIED_X86_64 = {
+    "unshare": 272, "setns": 308, "mount": 165, "umount2": 166, "pivot_root": 155,
+    "chroot": 161, "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311,
+    "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248, "request_key": 249,
+    "userfaultfd": 323, "kexec_load": 246, "kexec_file_load": 320, "init_module": 175,
+    "finit_module": 313, "delete_module": 176, "io_uring_setup": 425, "io_uring_enter": 426,
+    "io_uring_register": 427, "open_by_handle_at": 304, "name_to_handle_at": 303,
+    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
+    "fspick": 433, "mount_setattr": 442, "acct": 163, "swapon": 167, "swapoff": 168,
+    "reboot": 169, "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173,
+    "quotactl": 179, "lookup_dcookie": 212, "vhangup": 153,
+}  # fmt: skip
+_X86_64_CLONE, _X86_64_CLONE3 = 56, 435
+_NEW_NAMESPACES = (
+    CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+) | 0x02000000  # CLONE_NEWCGROUP
 #: a step named here fails as if the kernel refused it (how tests show the refusal)
 DENY_ENV = "ASSISTOPS_SANDBOX_DENY"
 
@@ -197,6 +218,61 @@ def _landlock() -> None:
         os.close(ruleset)
 
 
+class _Filter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
+
+
+def seccomp_program() -> list[tuple[int, int, int, int]] | None:
+    """The seccomp filter (classic BPF) of the sandbox, ``None`` on an architecture it
+    has no table for. Denied calls fail with ``EPERM``; ``clone3`` with ``ENOSYS``, so the
+    C library falls back to ``clone``, whose namespace flags are checked."""
+    if platform.machine() != "x86_64":
+        return None
+    ld_abs, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    kill = 0x80000000  # SECCOMP_RET_KILL_PROCESS
+    prog: list[tuple[int, int, int, int]] = [
+        (ld_abs, 0, 0, 4),  # seccomp_data.arch
+        (jeq, 1, 0, AUDIT_ARCH_X86_64),
+        (ret, 0, 0, kill),
+        (ld_abs, 0, 0, 0),  # seccomp_data.nr
+        (0x35, 0, 1, 0x40000000),  # JGE: the x32 ABI, never needed
+        (ret, 0, 0, eperm),
+    ]
+    for number in sorted(_DENIED_X86_64.values()):
+        prog += [(jeq, 0, 1, number), (ret, 0, 0, eperm)]
+    prog += [(jeq, 0, 1, _X86_64_CLONE3), (ret, 0, 0, enosys)]
+    prog += [
+        (jeq, 0, 3, _X86_64_CLONE),
+        (ld_abs, 0, 0, 16),  # the low half of args[0]: clone's flags
+        (jset, 0, 1, _NEW_NAMESPACES),
+        (ret, 0, 0, eperm),
+        (ret, 0, 0, allow),
+    ]
+    return prog
+
+
+def _seccomp() -> None:
+    program = seccomp_program()
+    if program is None:
+        return
+    filters = (_Filter * len(program))(*(_Filter(*op) for op in program))
+    fprog = _Program(len(program), filters)
+    _check(
+        "prctl(PR_SET_SECCOMP)",
+        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
+    )
+
+
 def _enter(job: dict[str, Any], report_fd: int) -> None:
     """In the child: the new root, the limits, no privileges; then run the code and write
     how it ended to ``report_fd`` (never returns)."""
@@ -232,6 +308,7 @@ def _enter(job: dict[str, Any], report_fd: int) -> None:
     os.makedirs("/mnt/data/.tmp", exist_ok=True)
     _landlock()
     os.chdir("/mnt/data")
+    _seccomp()  # last: what came before needed mount, unshare and the like
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": "/mnt/data",

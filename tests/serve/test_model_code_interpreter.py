@@ -9,6 +9,7 @@ tries to cross it, and the server answers the next run afterwards.
 from __future__ import annotations
 
 import base64
+import platform
 import socket
 import struct
 import threading
@@ -365,6 +366,39 @@ def test_a_fork_bomb_meets_the_process_limit(
     words = _logs(call).split()
     assert words[:2] == ["stopped", "after"] and int(words[2]) < LIMITS.processes
     assert " ".join(words[3:]) == "Resource temporarily unavailable"
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the seccomp table is x86_64's")
+def test_the_code_cannot_build_walls_of_its_own_yet_threads_and_processes_work(
+    coder: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    code = (
+        "import ctypes, os, subprocess, sys, threading\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "calls = {\n"
+        "    'unshare(CLONE_NEWUSER)': lambda: libc.unshare(0x10000000),\n"
+        "    'mount': lambda: libc.mount(b'none', b'/mnt/data', b'tmpfs', 0, None),\n"
+        "    'ptrace': lambda: libc.ptrace(16, 1, 0, 0),\n"
+        "    'clone(CLONE_NEWNET)': lambda: libc.syscall(56, 0x40000000 | 17, 0, 0, 0, 0),\n"
+        "}\n"
+        "for name, call in calls.items():\n"
+        "    print(name, call(), os.strerror(ctypes.get_errno()))\n"
+        "box = []\n"
+        "worker = threading.Thread(target=lambda: box.append('thread'))\n"
+        "worker.start()\n"
+        "worker.join()\n"
+        "child = subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True)\n"
+        "print(box[0], child.stdout.decode().strip())\n"
+    )
+    run, call = _run_code(coder, upstream, code)
+    assert run.status == "completed"
+    assert _logs(call).splitlines() == [
+        "unshare(CLONE_NEWUSER) -1 Operation not permitted",
+        "mount -1 Operation not permitted",
+        "ptrace -1 Operation not permitted",
+        "clone(CLONE_NEWNET) -1 Operation not permitted",
+        "thread 42",
+    ]
 
 
 def test_a_sandbox_the_kernel_refuses_is_refused_with_the_step(
