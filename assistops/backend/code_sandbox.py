@@ -15,7 +15,7 @@
 
 The isolation itself is :mod:`.sandbox_launcher`'s (namespaces, a new root, resource
 limits); ``docs/serve.md`` says what it enforces and what it does not. Each call starts a
-fresh sandbox: nothing is kept between calls, not even between two calls of one run.
+fresh sandbox with the files it is given: nothing else is kept between calls.
 """
 
 from __future__ import annotations

@@ -99,7 +99,8 @@ _FILE_SEARCH_SPEC = FunctionSpec(
 
 _CODE_DESCRIPTION = (
     "Run Python code in a sandbox without network access and return what it prints. "
-    "Nothing is kept between calls. The files of this conversation are in /mnt/data{files}. "
+    "Variables are not kept between calls; files written to /mnt/data are. "
+    "The files of this conversation are in /mnt/data{files}. "
     "Save files there to return them (images as .png are shown to the user); link a file "
     "you made as sandbox:/mnt/data/<name>."
 )
@@ -395,12 +396,18 @@ class ModelRunner:
             result = await self.sandbox.run_async(code, inputs)
         except SandboxUnavailable as exc:
             raise UpstreamFailure("server_error", f"code_interpreter: {exc}") from None
-        outputs, told = self._code_outputs(live, result)
+        outputs, told, produced = self._code_outputs(live, result)
+        # the run's next calls start from what this one wrote
+        kept = [(name, fid) for name, fid in ctx.code_files if name not in produced]
+        ctx.code_files = [*kept, *produced.items()]
         live.code_done(call_id, code, outputs, told)
         return ToolOutputItem(call_id, told)
 
-    def _code_outputs(self, live: LiveRun, result: Execution) -> tuple[list[Doc], str]:
-        """The step's outputs of an execution, and what the model is told of it."""
+    def _code_outputs(
+        self, live: LiveRun, result: Execution
+    ) -> tuple[list[Doc], str, dict[str, str]]:
+        """The step's outputs of an execution, what the model is told of it, and the files
+        it wrote (name in /mnt/data → file id)."""
         outputs: list[Doc] = []
         if result.logs:
             outputs.append({"type": "logs", "logs": result.logs})
@@ -423,7 +430,7 @@ class ModelRunner:
             told += "\nFiles written: " + ", ".join(written)
         if result.skipped:
             told += f"\n({result.skipped} other files were not returned: links, or too many)"
-        return outputs, told
+        return outputs, told, produced
 
     async def _hosted_tools(self, ctx: RunContext, backend: Backend) -> list[Doc]:
         """The Responses API's code_interpreter with the run's files uploaded to it."""
@@ -593,6 +600,10 @@ def gather(
         ctx.code = code_mode
         if code_mode is not None:
             ctx.code_files = _code_files(backend, assistant, thread, messages)
+        if code_mode == "sandbox":  # and what the run's earlier calls wrote
+            written = run.get("_outputs") or {}
+            kept = [(name, fid) for name, fid in ctx.code_files if name not in written]
+            ctx.code_files = [*kept, *written.items()]
     if ctx.tool_choice == CODE_INTERPRETER and ctx.code is None:
         raise UpstreamFailure(
             "invalid_prompt",

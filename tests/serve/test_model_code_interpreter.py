@@ -217,6 +217,31 @@ def test_an_image_is_an_image_output_and_other_files_are_linked(
     assert [a.file_id for a in reply.attachments or []] == [table]
 
 
+def test_a_runs_later_calls_see_the_files_its_earlier_ones_wrote(
+    coder: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    sales = coder.files.create(file=("sales.csv", SALES), purpose="assistants")
+    upstream.script(
+        Turn(calls=[("code_interpreter", {"code": "open('sales.csv', 'a').write('east,8\\n')"})]),
+        Turn(calls=[("code_interpreter", {"code": TOTAL + "x = 1"})]),
+        Turn(calls=[("code_interpreter", {"code": "print(x)"})]),
+        Turn(text=["50"]),
+    )
+    thread = coder.beta.threads.create(messages=[{"role": "user", "content": "add east"}])
+    run = coder.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=_code_assistant(coder, sales.id).id
+    )
+    assert run.status == "completed", run.last_error
+    steps = coder.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id, order="asc")
+    calls = [s.step_details.tool_calls[0] for s in steps.data if s.type == "tool_calls"]  # type: ignore[union-attr]
+    assert _logs(calls[1]) == "total 50\n"  # the changed CSV, not the assistant's
+    assert "NameError: name 'x' is not defined" in _logs(calls[2])  # a fresh interpreter
+    # the changed CSV is a file of its own; the assistant's is untouched
+    assert coder.files.retrieve(sales.id).bytes == len(SALES)
+    told = upstream.requests[1]["messages"][-1]["content"]
+    assert "Files written: sandbox:/mnt/data/sales.csv" in told
+
+
 @pytest.fixture
 def listener() -> Iterator[int]:
     """A TCP port on this machine's loopback that accepts connections (from outside)."""
