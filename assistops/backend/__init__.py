@@ -30,6 +30,8 @@ module                 owns
 ``model_runner``       runs answered by the upstream (instead of ``responder``)
 ``run_recorder``       a model's streamed turn → steps, messages, events, as they come
 ``run_worker``         the event-loop thread where those runs work (and are cancelled)
+``code_sandbox``       code_interpreter run by the server: probe, limits, outputs
+``sandbox_launcher``   the isolated process (namespaces, new root, rlimits) it starts
 <resource>.py          one module per resource: request models, rules, handlers
 =====================  =============================================================
 
@@ -81,6 +83,7 @@ How a resource module plugs in
    control route in ``control.py``.
 """
 
+from assistops.backend.code_sandbox import CodeSandbox, SandboxLimits, SandboxUnavailable
 from assistops.backend.control_client import BackendControl
 from assistops.backend.core import Backend, Processing
 from assistops.backend.routes import create_app
@@ -91,8 +94,11 @@ from assistops.backend.upstream import check as check_upstream
 __all__ = [
     "Backend",
     "BackendControl",
+    "CodeSandbox",
     "Processing",
     "RunningBackend",
+    "SandboxLimits",
+    "SandboxUnavailable",
     "UpstreamSettings",
     "check_upstream",
     "create_app",

@@ -15,12 +15,17 @@ the :class:`.run_worker.RunWorker`'s loop and records what the model streams thr
    call; a forced ``file_search`` forces that function) and ``parallel_tool_calls``;
    ``temperature``, ``top_p``, ``response_format`` (``json_schema`` passed on, and the
    reply checked against the schema) and what remains of ``max_completion_tokens``;
+   ``code_interpreter`` as a function the server executes in its sandbox
+   (``--code-interpreter sandbox``, :mod:`.code_sandbox`), or with the Responses API the
+   upstream's hosted ``code_interpreter`` with the run's files uploaded to it;
 3. a model call, streamed: text and tool calls are recorded as they arrive;
 4. file-search calls are executed (over the run's stores, chunked by each file's chunking
    strategy, ranked lexically or by the upstream's embeddings, ``max_num_results`` and
-   ``score_threshold`` honoured), their results go back to the model, and the loop
-   returns to 3; function calls pause the run in ``requires_action`` (arguments checked
-   against the schema of a ``strict`` function); a reply completes it.
+   ``score_threshold`` honoured), code_interpreter calls run in the sandbox with the run's
+   files in ``/mnt/data`` (their logs, images and files become the step's outputs), their
+   results go back to the model, and the loop returns to 3; function calls pause the run
+   in ``requires_action`` (arguments checked against the schema of a ``strict``
+   function); a reply completes it.
 
 A failure of the upstream fails the run with ``last_error`` (``rate_limit_exceeded``,
 ``server_error``, ``invalid_prompt`` and the upstream's message); ``finish_reason``
@@ -31,9 +36,11 @@ run cancels its task, which closes the upstream connection.
 from __future__ import annotations
 
 import array
+import base64
 import hashlib
 import json
 import logging
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,16 +49,24 @@ import httpx2
 import jsonschema
 
 from assistops.backend import files, retrieval, run_engine, upstream_wire, vector_store_files
+from assistops.backend.code_sandbox import CodeSandbox, Execution, SandboxUnavailable
 from assistops.backend.conversation import MESSAGE, RUN, STEP, THREAD
 from assistops.backend.core import Backend
 from assistops.backend.messages import message_text
 from assistops.backend.responder import count_tokens
 from assistops.backend.retrieval import Chunk, Hit
 from assistops.backend.rules import Doc, public
-from assistops.backend.run_recorder import FILE_SEARCH, LiveRun, RunStopped
+from assistops.backend.run_recorder import CODE_INTERPRETER, FILE_SEARCH, LiveRun, RunStopped
 from assistops.backend.run_worker import RunWorker
 from assistops.backend.streaming import EventLog
-from assistops.backend.upstream import UpstreamFailure, UpstreamSettings, Usage, cosine, embed
+from assistops.backend.upstream import (
+    UpstreamFailure,
+    UpstreamSettings,
+    Usage,
+    cosine,
+    embed,
+    upload_file,
+)
 from assistops.backend.upstream_wire import (
     AssistantCalls,
     AssistantText,
@@ -66,7 +81,8 @@ from assistops.limits import AUTO_CHUNK_OVERLAP, AUTO_CHUNK_SIZE
 
 log = logging.getLogger("assistops.backend")
 
-MAX_ROUNDS = 8  # model calls per decision: file searches the server runs before an answer
+MAX_ROUNDS = 8  # model calls per decision: searches and code the server runs before an answer
+OUTPUT_PURPOSE = "assistants_output"  # the purpose of files code_interpreter wrote
 DEFAULT_MAX_NUM_RESULTS = 20
 _FILE_SEARCH_SPEC = FunctionSpec(
     FILE_SEARCH,
@@ -79,6 +95,29 @@ _FILE_SEARCH_SPEC = FunctionSpec(
         "additionalProperties": False,
     },
 )
+
+
+_CODE_DESCRIPTION = (
+    "Run Python code in a sandbox without network access and return what it prints. "
+    "Variables are not kept between calls; files written to /mnt/data are. "
+    "The files of this conversation are in /mnt/data{files}. "
+    "Save files there to return them (images as .png are shown to the user); link a file "
+    "you made as sandbox:/mnt/data/<name>."
+)
+
+
+def _code_spec(names: Sequence[str]) -> FunctionSpec:
+    listed = ": " + ", ".join(names) if names else " (none yet)"
+    return FunctionSpec(
+        CODE_INTERPRETER,
+        _CODE_DESCRIPTION.format(files=listed),
+        {
+            "type": "object",
+            "properties": {"code": {"type": "string", "description": "Python 3 source."}},
+            "required": ["code"],
+            "additionalProperties": False,
+        },
+    )
 
 
 class _Incomplete(Exception):
@@ -106,14 +145,22 @@ class RunContext:
     max_num_results: int = DEFAULT_MAX_NUM_RESULTS
     ranking: Doc = field(default_factory=lambda: {"ranker": "auto", "score_threshold": 0.0})
     chunks: list[Chunk] = field(default_factory=list)
+    code: str | None = None  # "sandbox" (the server runs it), "hosted" (the upstream does)
+    code_files: list[tuple[str, str]] = field(default_factory=list)  # (name, file id)
 
 
 class ModelRunner:
     """``Backend.model``: starts, cancels and executes runs against an upstream."""
 
-    def __init__(self, settings: UpstreamSettings, worker: RunWorker | None = None) -> None:
+    def __init__(
+        self,
+        settings: UpstreamSettings,
+        worker: RunWorker | None = None,
+        sandbox: CodeSandbox | None = None,
+    ) -> None:
         self.settings = settings
         self.worker = worker or RunWorker()
+        self.sandbox = sandbox  # code_interpreter run by the server (probed at start-up)
 
     # -- what the run engine calls ---------------------------------------------------
 
@@ -129,6 +176,13 @@ class ModelRunner:
     def close(self) -> None:
         """Stop every run's task (each is recorded cancelled) and the worker."""
         self.worker.close()
+
+    @property
+    def code_mode(self) -> str | None:
+        """Who runs code_interpreter: the server's sandbox, the upstream, or nobody."""
+        if self.sandbox is not None:
+            return "sandbox"
+        return "hosted" if self.settings.api == "responses" else None
 
     def _client(self) -> httpx2.AsyncClient:
         client = self.worker.resources.get("http")
@@ -148,7 +202,9 @@ class ModelRunner:
                 run.update(status="in_progress", started_at=run["started_at"] or backend.now())
                 live.log.emit("thread.run.in_progress", public(run))
             with backend.store.transaction():
-                context = gather(backend, self.settings, live.thread_id, live.run_id)
+                context = gather(
+                    backend, self.settings, live.thread_id, live.run_id, self.code_mode
+                )
             paused = await self._decide(context, live)
             with live.change() as run:
                 if not paused:
@@ -173,8 +229,12 @@ class ModelRunner:
         items = list(ctx.items)
         used = ctx.used
         known = {f.name: f for f in ctx.functions}
+        hosted = await self._hosted_tools(ctx, live.backend)
+        extra = [_FILE_SEARCH_SPEC] if ctx.searchable else []
+        if ctx.code == "sandbox":
+            extra.append(_code_spec([name for name, _ in ctx.code_files]))
         for round_no in range(MAX_ROUNDS):
-            functions = [*ctx.functions, *([_FILE_SEARCH_SPEC] if ctx.searchable else [])]
+            functions = [*ctx.functions, *extra]
             remaining = None
             if ctx.max_completion_tokens is not None:
                 remaining = ctx.max_completion_tokens - used.completion_tokens
@@ -191,8 +251,10 @@ class ModelRunner:
                 top_p=ctx.top_p,
                 max_output_tokens=remaining,
                 response_format=ctx.response_format,
+                hosted_tools=hosted,
             )
             reason, usage = "stop", Usage()
+            hosted_calls: dict[int, int] = {}  # upstream output index -> recorder index
             async for event in upstream_wire.turn(self.settings, self._client(), request):
                 if isinstance(event, upstream_wire.TextDelta):
                     live.text(event.text)
@@ -200,6 +262,14 @@ class ModelRunner:
                     live.call_start(event.index, event.name)
                 elif isinstance(event, upstream_wire.CallArguments):
                     live.call_arguments(event.index, event.delta)
+                elif isinstance(event, upstream_wire.HostedCodeStart):
+                    key = -1 - event.index  # apart from the indexes of function calls
+                    live.call_start(key, CODE_INTERPRETER, hosted=True)
+                    hosted_calls[event.index] = key
+                elif isinstance(event, upstream_wire.HostedCodeDelta):
+                    live.call_arguments(hosted_calls[event.index], event.delta)
+                elif isinstance(event, upstream_wire.HostedCodeDone):
+                    await self._hosted_done(live, hosted_calls[event.index], event)
                 else:
                     reason, usage = event.reason, event.usage
             text, calls = live.peek()
@@ -224,20 +294,23 @@ class ModelRunner:
                 _check_format(text, ctx.response_format, live)
                 return False
             for _, name, arguments in calls:
-                _check_call(name, arguments, known, ctx.searchable)
+                _check_call(name, arguments, known, ctx.searchable, ctx.code == "sandbox")
             if text:
                 items.append(AssistantText(text))
             items.append(AssistantCalls(tuple(ToolCallItem(*c) for c in calls)))
             for call_id, name, arguments in calls:
                 if name == FILE_SEARCH:
                     items.append(await self._file_search(ctx, live, call_id, arguments))
-            if any(name != FILE_SEARCH for _, name, _ in calls):
+                elif name == CODE_INTERPRETER:
+                    items.append(await self._run_code(ctx, live, call_id, arguments))
+            if any(name not in (FILE_SEARCH, CODE_INTERPRETER) for _, name, _ in calls):
                 with live.change() as run:
                     live.require_action(run)
                 return True
         raise UpstreamFailure(
             "server_error",
-            f"the model searched the files {MAX_ROUNDS} times without answering",
+            f"the model called file_search or code_interpreter {MAX_ROUNDS} times without "
+            "answering",
         )
 
     # -- file search -------------------------------------------------------------------
@@ -305,6 +378,97 @@ class ModelRunner:
                 found[key] = vector
         return [found[k] for k in keys]
 
+    # -- code_interpreter --------------------------------------------------------------
+
+    async def _run_code(
+        self, ctx: RunContext, live: LiveRun, call_id: str, arguments: str
+    ) -> ToolOutputItem:
+        """Run the model's code in the server's sandbox with the run's files."""
+        assert self.sandbox is not None
+        try:
+            code = str(json.loads(arguments or "{}").get("code") or "")
+        except (ValueError, AttributeError):
+            code = arguments  # not the JSON asked for: take it as the code itself
+        backend = live.backend
+        with backend.store.transaction():
+            inputs = {name: _file_bytes(backend, file_id) for name, file_id in ctx.code_files}
+        try:
+            result = await self.sandbox.run_async(code, inputs)
+        except SandboxUnavailable as exc:
+            raise UpstreamFailure("server_error", f"code_interpreter: {exc}") from None
+        outputs, told, produced = self._code_outputs(live, result)
+        # the run's next calls start from what this one wrote
+        kept = [(name, fid) for name, fid in ctx.code_files if name not in produced]
+        ctx.code_files = [*kept, *produced.items()]
+        live.code_done(call_id, code, outputs, told)
+        return ToolOutputItem(call_id, told)
+
+    def _code_outputs(
+        self, live: LiveRun, result: Execution
+    ) -> tuple[list[Doc], str, dict[str, str]]:
+        """The step's outputs of an execution, what the model is told of it, and the files
+        it wrote (name in /mnt/data → file id)."""
+        outputs: list[Doc] = []
+        if result.logs:
+            outputs.append({"type": "logs", "logs": result.logs})
+        written: list[str] = []
+        produced: dict[str, str] = {}
+        for output in result.files:
+            file_id = _save_output_file(live.backend, output.name, output.data)
+            produced[output.name] = file_id
+            if output.name.lower().endswith(".png"):
+                outputs.append({"type": "image", "image": {"file_id": file_id}})
+                written.append(f"sandbox:/mnt/data/{output.name} (an image, shown to the user)")
+            else:
+                written.append(f"sandbox:/mnt/data/{output.name}")
+        if produced:
+            live.output_files(produced)
+        told = result.logs or "(the code printed nothing)"
+        if result.exit_code not in (0, None) and result.stopped_by is None:
+            told += f"\n(the code exited with status {result.exit_code})"
+        if written:
+            told += "\nFiles written: " + ", ".join(written)
+        if result.skipped:
+            told += f"\n({result.skipped} other files were not returned: links, or too many)"
+        return outputs, told, produced
+
+    async def _hosted_tools(self, ctx: RunContext, backend: Backend) -> list[Doc]:
+        """The Responses API's code_interpreter with the run's files uploaded to it."""
+        if ctx.code != "hosted":
+            return []
+        uploaded = []
+        for name, file_id in ctx.code_files:
+            with backend.store.transaction():
+                data = _file_bytes(backend, file_id)
+            # uploaded once per content and upstream account: the upstream's id is kept
+            account = hashlib.sha256((self.settings.api_key or "").encode()).hexdigest()[:16]
+            digest = hashlib.sha256(data).hexdigest()
+            key = f"upstream_file:{self.settings.root}:{account}:{digest}"
+            known = backend.store.get_blob(key)
+            if known is None:
+                upstream_id = await upload_file(self.settings, self._client(), name, data)
+                backend.store.put_blob(key, upstream_id.encode())
+            else:
+                upstream_id = known.decode()
+            uploaded.append(upstream_id)
+        return [{"type": "code_interpreter", "container": {"type": "auto", "file_ids": uploaded}}]
+
+    async def _hosted_done(
+        self, live: LiveRun, key: int, event: upstream_wire.HostedCodeDone
+    ) -> None:
+        """Record what the upstream's code interpreter ran and returned."""
+        call_id = live.call_id(key)
+        outputs: list[Doc] = []
+        for output in event.outputs:
+            if output.get("type") == "logs":
+                outputs.append({"type": "logs", "logs": str(output.get("logs") or "")})
+            elif output.get("type") == "image":
+                data = _data_url(str(output.get("url") or ""))
+                if data is not None:
+                    file_id = _save_output_file(live.backend, f"{call_id}.png", data)
+                    outputs.append({"type": "image", "image": {"file_id": file_id}})
+        live.code_done(call_id, event.code, outputs, None)
+
     # -- how a run ends when it does not complete ----------------------------------------
 
     def _stop(self, live: LiveRun) -> None:
@@ -346,8 +510,18 @@ class ModelRunner:
 # -- reading a run's context ------------------------------------------------------------
 
 
-def gather(backend: Backend, settings: UpstreamSettings, thread_id: str, run_id: str) -> RunContext:
-    """The run's prompt, tools and budgets (call inside a store transaction)."""
+def gather(
+    backend: Backend,
+    settings: UpstreamSettings,
+    thread_id: str,
+    run_id: str,
+    code_mode: str | None = None,
+) -> RunContext:
+    """The run's prompt, tools and budgets (call inside a store transaction).
+
+    ``code_mode``: who runs a code_interpreter tool (``"sandbox"``, ``"hosted"``), or
+    ``None`` when nobody does (the tool is then not offered).
+    """
     run = backend.store.get(RUN, run_id, parent=thread_id)
     assert run is not None
     thread = backend.store.get(THREAD, thread_id) or {}
@@ -422,13 +596,91 @@ def gather(backend: Backend, settings: UpstreamSettings, thread_id: str, run_id:
         ranking=ranking,
         chunks=chunks,
     )
-    if ctx.tool_choice == "code_interpreter":
+    if any(t["type"] == "code_interpreter" for t in run["tools"]):
+        ctx.code = code_mode
+        if code_mode is not None:
+            ctx.code_files = _code_files(backend, assistant, thread, messages)
+        if code_mode == "sandbox":  # and what the run's earlier calls wrote
+            written = run.get("_outputs") or {}
+            kept = [(name, fid) for name, fid in ctx.code_files if name not in written]
+            ctx.code_files = [*kept, *written.items()]
+    if ctx.tool_choice == CODE_INTERPRETER and ctx.code is None:
         raise UpstreamFailure(
             "invalid_prompt",
-            "tool_choice code_interpreter: this server does not run code_interpreter "
-            "(see docs/serve.md)",
+            "tool_choice code_interpreter: this server does not run code_interpreter; "
+            "start it with --code-interpreter sandbox (see docs/serve.md)",
         )
     return ctx
+
+
+def _code_files(
+    backend: Backend, assistant: Doc, thread: Doc, messages: list[Doc]
+) -> list[tuple[str, str]]:
+    """``(name in /mnt/data, file id)`` of the run's code_interpreter files.
+
+    The assistant's and the thread's ``tool_resources.code_interpreter.file_ids``, then
+    files attached to messages for code_interpreter; a name already taken gets the file's
+    id in front.
+    """
+    ids: list[str] = []
+    for owner in (assistant, thread):
+        ids += ((owner.get("tool_resources") or {}).get("code_interpreter") or {}).get(
+            "file_ids"
+        ) or []
+    for message in messages:
+        for attachment in message["attachments"] or []:
+            if any(t["type"] == "code_interpreter" for t in attachment["tools"]):
+                ids.append(attachment["file_id"])
+    out: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for file_id in dict.fromkeys(ids):
+        doc = backend.store.get(files.KIND, file_id)
+        if doc is None:
+            continue
+        name = posixpath.basename(str(doc["filename"]).replace("\\", "/")).lstrip(".") or file_id
+        if name in taken:
+            name = f"{file_id}-{name}"
+        taken.add(name)
+        out.append((name, file_id))
+    return out
+
+
+def _file_bytes(backend: Backend, file_id: str) -> bytes:
+    """A stored file's bytes: the one place code_interpreter reads the files store."""
+    return files.content(backend, file_id)
+
+
+def _save_output_file(backend: Backend, filename: str, data: bytes) -> str:
+    """Store a file code_interpreter wrote (purpose ``assistants_output``); its id.
+
+    The one place code_interpreter writes the files store.
+    """
+    doc: Doc = {
+        "id": backend.new_id(files.PREFIX),
+        "object": "file",
+        "bytes": len(data),
+        "created_at": backend.now(),
+        "filename": posixpath.basename(filename),
+        "purpose": OUTPUT_PURPOSE,
+        "status": "processed",
+        "expires_at": None,
+        "status_details": None,
+    }
+    with backend.store.transaction():
+        backend.store.put_blob(doc["id"], data)
+        backend.store.insert(files.KIND, doc)
+    return str(doc["id"])
+
+
+def _data_url(url: str) -> bytes | None:
+    """The bytes of a ``data:...;base64,`` URL (other URLs are not fetched)."""
+    head, sep, payload = url.partition(",")
+    if not sep or not head.startswith("data:") or not head.endswith(";base64"):
+        return None
+    try:
+        return base64.b64decode(payload, validate=True)
+    except ValueError:
+        return None
 
 
 def _size(item: Item) -> int:
@@ -450,7 +702,7 @@ def _tool_choice(run: Doc, *, first: bool) -> str:
             return str(choice["function"]["name"])
         if choice.get("type") == "file_search":
             return FILE_SEARCH
-        return "code_interpreter"
+        return CODE_INTERPRETER
     return str(choice)
 
 
@@ -499,8 +751,10 @@ def _chunks(backend: Backend, assistant: Doc, thread: Doc, messages: list[Doc]) 
     return out
 
 
-def _check_call(name: str, arguments: str, known: Mapping[str, FunctionSpec], search: bool) -> None:
-    if name == FILE_SEARCH and search:
+def _check_call(
+    name: str, arguments: str, known: Mapping[str, FunctionSpec], search: bool, code: bool
+) -> None:
+    if (name == FILE_SEARCH and search) or (name == CODE_INTERPRETER and code):
         return
     spec = known.get(name)
     if spec is None:

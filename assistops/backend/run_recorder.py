@@ -10,8 +10,15 @@ re-reads the run, so a cancellation or an expiry recorded meanwhile stops the mo
 * a tool call → the open message is completed first (a model may write, then call), then
   a ``tool_calls`` step (created with the turn's first call) and one
   ``thread.run.step.delta`` for the call's start and for each piece of its arguments;
-* file-search results → the call's results, the step completed once every file-search call
-  of the turn has them.
+* file-search results and code_interpreter executions → the call's results or outputs, the
+  step completed once every call of the turn the server (or a hosted tool) runs has them;
+  a code_interpreter call's ``input`` is streamed as the model writes the code (one
+  ``thread.run.step.delta`` per new piece), its ``outputs`` in one delta when it has run;
+* a hosted code_interpreter call (the Responses API's own tool) is recorded the same way,
+  from the upstream's events, and is never sent back to the model as a call.
+
+Files code_interpreter wrote: a ``sandbox:/mnt/data/<name>`` link the model writes becomes a
+``file_path`` annotation when its message completes, and the file an attachment of it.
 
 Citations: the results handed to the model label each passage ``【<search>:<n>†<file>】``;
 a label the model writes back becomes a ``file_citation`` annotation on exactly that text
@@ -23,6 +30,7 @@ earlier report zeros), so the run's usage, their sum, is what the upstream count
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +46,9 @@ from assistops.backend.streaming import EventLog, LiveEventLog
 from assistops.backend.upstream import Usage
 
 FILE_SEARCH = "file_search"  # the function name the model calls to search
+CODE_INTERPRETER = "code_interpreter"  # the function name the model calls to run code
 _LABEL = re.compile(r"【(\d+):(\d+)†[^】\n]{0,200}】")
+_SANDBOX_LINK = re.compile(r"sandbox:/mnt/data/([^\s)\]\"'<>]+)")
 _HOLD_MAX = 240  # characters held back while a label may be coming
 
 
@@ -51,6 +61,8 @@ class _Call:
     call_id: str
     name: str
     arguments: str = ""
+    hosted: bool = False  # run by the upstream itself (never sent back as a call)
+    sent_code: int = 0  # characters of a code_interpreter call's input already streamed
 
 
 @dataclass
@@ -76,6 +88,7 @@ class LiveRun:
         self._held = ""  # text not sent yet: a citation label may be starting
         self._call_step: Doc | None = None
         self._last_message: Doc | None = None
+        self._done: set[str] = set()  # calls the server (or a hosted tool) has answered
         self.spoiled = False  # the last reply broke response_format: leave it incomplete
 
     # -- plumbing ----------------------------------------------------------------------
@@ -200,6 +213,7 @@ class LiveRun:
         message, step = self._message, self._message_step
         if not message["content"]:
             message["content"] = [text_part("", [])]
+        _link_outputs(message, run.get("_outputs", {}))
         if cut:
             message.update(
                 status="incomplete", incomplete_at=now, incomplete_details={"reason": "max_tokens"}
@@ -238,11 +252,11 @@ class LiveRun:
 
     # -- tool calls --------------------------------------------------------------------
 
-    def call_start(self, index: int, name: str) -> None:
-        """The model begins tool call ``index``."""
+    def call_start(self, index: int, name: str, *, hosted: bool = False) -> None:
+        """The model begins tool call ``index`` (``hosted``: the upstream runs it itself)."""
         with self.change() as run:
             self._close_message(run, None)
-            call = _Call(self.backend.new_id("call_"), name)
+            call = _Call(self.backend.new_id("call_"), name, hosted=hosted)
             self._turn.calls[index] = call
             if self._call_step is None:
                 step = run_engine.new_step(
@@ -267,6 +281,9 @@ class LiveRun:
         call.arguments += piece
         if call.name == FILE_SEARCH:
             return
+        if call.name == CODE_INTERPRETER:
+            self._code_input(call, call.arguments if call.hosted else partial_code(call.arguments))
+            return
         with self.change() as run:
             step = self._call_step
             assert step is not None
@@ -276,6 +293,61 @@ class LiveRun:
             self._put(STEP, step, run["id"])
             delta = {"index": position, "type": "function", "function": {"arguments": piece}}
             self._step_delta(step, delta)
+
+    def _code_input(self, call: _Call, code: str) -> None:
+        """Stream what is new of a code_interpreter call's ``input``."""
+        if len(code) <= call.sent_code:
+            return
+        piece, call.sent_code = code[call.sent_code :], len(code)
+        with self.change() as run:
+            step = self._call_step
+            assert step is not None
+            position, doc = self._find(step, call.call_id)
+            doc["code_interpreter"]["input"] = code
+            self._put(STEP, step, run["id"])
+            delta = {"index": position, "type": "code_interpreter"}
+            self._step_delta(step, {**delta, "code_interpreter": {"input": piece}})
+
+    @staticmethod
+    def _find(step: Doc, call_id: str) -> tuple[int, Doc]:
+        calls = step["step_details"]["tool_calls"]
+        return next((i, c) for i, c in enumerate(calls) if c["id"] == call_id)
+
+    def code_done(self, call_id: str, code: str, outputs: Sequence[Doc], told: str | None) -> None:
+        """Record a code_interpreter execution: its ``outputs`` and (``told``) what the model
+        was given back as the call's output (``None`` for a hosted call)."""
+        call = next((c for c in self._turn.calls.values() if c.call_id == call_id), None)
+        if call is not None:  # still streaming (a hosted call): send what is left of the input
+            self._code_input(call, code)
+        with self.change() as run:
+            step = self._call_step
+            assert step is not None
+            position, doc = self._find(step, call_id)
+            doc["code_interpreter"].update(input=code, outputs=list(outputs))
+            self._put(STEP, step, run["id"])
+            if outputs:
+                indexed = [{"index": i, **o} for i, o in enumerate(outputs)]
+                delta = {"index": position, "type": "code_interpreter"}
+                self._step_delta(step, {**delta, "code_interpreter": {"outputs": indexed}})
+            if told is not None:
+                run.setdefault("_transcript", []).append(
+                    {"type": "output", "call_id": call_id, "output": told}
+                )
+            self._done.add(call_id)
+            self._complete_if_answered(run)
+
+    def output_files(self, produced: Doc) -> None:
+        """Files code wrote (``name`` → file id), for the links the model writes to them."""
+        with self.change() as run:
+            run.setdefault("_outputs", {}).update(produced)
+
+    def _complete_if_answered(self, run: Doc) -> None:
+        """Complete the open step once every call in it has been answered by the server."""
+        step = self._call_step
+        assert step is not None
+        calls = step["step_details"]["tool_calls"]
+        if all(c["type"] != "function" and c["id"] in self._done for c in calls):
+            self._complete_call_step(run)
 
     def _step_delta(self, step: Doc, call: Doc) -> None:
         self.log.emit(
@@ -291,7 +363,9 @@ class LiveRun:
 
     def peek(self) -> tuple[str, list[tuple[str, str, str]]]:
         """The current call's text and its calls as ``(call_id, name, arguments)``."""
-        calls = [(c.call_id, c.name, c.arguments) for c in self._turn.calls.values()]
+        calls = [
+            (c.call_id, c.name, c.arguments) for c in self._turn.calls.values() if not c.hosted
+        ]
         return self._turn.text, calls
 
     def end_turn(self, usage: Usage, *, cut: bool = False) -> None:
@@ -346,11 +420,8 @@ class LiveRun:
                 {"type": "output", "call_id": call_id, "output": output}
             )
             run["_searches"] = run.get("_searches", 0) + 1
-            pending = [c for c in step["step_details"]["tool_calls"] if c["type"] == "file_search"]
-            if all(c["file_search"].get("results") is not None for c in pending) and not any(
-                c["type"] == "function" for c in step["step_details"]["tool_calls"]
-            ):
-                self._complete_call_step(run)
+            self._done.add(call_id)
+            self._complete_if_answered(run)
 
     def _complete_call_step(self, run: Doc) -> None:
         step = self._call_step
@@ -389,6 +460,10 @@ class LiveRun:
         self.log.emit("thread.run.requires_action", public(run))
         self._call_step = None
 
+    def call_id(self, index: int) -> str:
+        """The id of the current model call's tool call ``index``."""
+        return self._turn.calls[index].call_id
+
     @property
     def searches(self) -> int:
         """How many file searches this run has run (labels are numbered by it)."""
@@ -400,8 +475,80 @@ def _wire_call(call: _Call) -> Doc:
     """A call as a step holds it when it starts (a file search's results come later)."""
     if call.name == FILE_SEARCH:
         return {"id": call.call_id, "type": "file_search", "file_search": {}}
+    if call.name == CODE_INTERPRETER:
+        return {
+            "id": call.call_id,
+            "type": "code_interpreter",
+            "code_interpreter": {"input": "", "outputs": []},
+        }
     return {
         "id": call.call_id,
         "type": "function",
         "function": {"name": call.name, "arguments": "", "output": None},
     }
+
+
+def partial_code(arguments: str) -> str:
+    """The ``code`` of a code_interpreter call's arguments, as far as they have arrived.
+
+    The arguments are JSON (``{"code": "..."}``) streamed in pieces: the string is decoded
+    up to its last complete escape, so the input can be streamed as the model writes it.
+    """
+    match = re.search(r'"code"\s*:\s*"', arguments)
+    if match is None:
+        return ""
+    body = arguments[match.end() :]
+    end = 0
+    escaped = False
+    for i, ch in enumerate(body):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+            continue
+        elif ch == '"':
+            return _decode_json_string(body[:i])
+        end = i + 1
+    # cut an unfinished escape (a lone backslash or a partial \uXXXX) off the end
+    text = body[:end]
+    unfinished = re.search(r"\\u[0-9a-fA-F]{0,3}$", text)
+    if unfinished:
+        text = text[: unfinished.start()]
+    return _decode_json_string(text)
+
+
+def _decode_json_string(raw: str) -> str:
+    try:
+        value = json.loads(f'"{raw}"')
+    except ValueError:
+        return raw
+    return str(value)
+
+
+def _link_outputs(message: Doc, outputs: Doc) -> None:
+    """``file_path`` annotations on ``sandbox:/mnt/data/<name>`` links to files code wrote."""
+    if not outputs:
+        return
+    text = message["content"][0]["text"]
+    annotations = text["annotations"]
+    attached = {a["file_id"] for a in message.get("attachments") or []}
+    for match in _SANDBOX_LINK.finditer(text["value"]):
+        file_id = outputs.get(match[1].rstrip(".,;:"))
+        if file_id is None:
+            continue
+        link = match[0][: len("sandbox:/mnt/data/") + len(match[1].rstrip(".,;:"))]
+        annotations.append(
+            {
+                "type": "file_path",
+                "text": link,
+                "file_path": {"file_id": file_id},
+                "start_index": match.start(),
+                "end_index": match.start() + len(link),
+            }
+        )
+        if file_id not in attached:
+            attached.add(file_id)
+            message["attachments"] = [
+                *(message.get("attachments") or []),
+                {"file_id": file_id, "tools": [{"type": "code_interpreter"}]},
+            ]

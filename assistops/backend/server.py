@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from assistops.backend.code_sandbox import CodeSandbox
 from assistops.backend.core import Backend
 from assistops.backend.model_runner import ModelRunner
 from assistops.backend.routes import create_app
@@ -105,12 +106,14 @@ def start_server(
     port: int = 0,
     api_key: str | None = None,
     upstream: UpstreamSettings | None = None,
+    code_sandbox: CodeSandbox | None = None,
     **settings: Any,
 ) -> RunningBackend:
     """Serve a backend on ``host:port`` (0 = a free port) and return once it is ready.
 
     ``upstream``: runs are answered by this model (see :mod:`.model_runner`) instead of
     the scripted responder; check it first with :func:`.upstream.check`.
+    ``code_sandbox``: that model's code_interpreter calls run in it (probe it first).
     ``settings`` go to :class:`~assistops.backend.core.Backend` (``seed``, ``frozen_at``,
     ``processing``, ``poll_after_ms``).
     """
@@ -127,7 +130,7 @@ def start_server(
         sock.close()
         raise
     try:  # a database that cannot be opened (a newer schema) closes the socket too
-        model = ModelRunner(upstream) if upstream is not None else None
+        model = ModelRunner(upstream, sandbox=code_sandbox) if upstream is not None else None
         backend = Backend(db, api_key=api_key, model=model, **settings)
     except BaseException:
         sock.close()

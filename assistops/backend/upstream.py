@@ -6,8 +6,8 @@ llama.cpp's server, OpenAI itself; ``api="chat"``) or the OpenAI Responses API
 (:class:`UpstreamSettings`), the check made once when the server starts
 (:func:`check`: a wrong URL or key is one clear line, not a failed run later), the
 errors a call can end with (:class:`UpstreamFailure`, already worded as a run's
-``last_error``), retries, and embeddings. The wire formats of the two APIs are
-:mod:`.upstream_wire`'s.
+``last_error``), retries, embeddings, and file uploads for hosted tools. The wire formats
+of the two APIs are :mod:`.upstream_wire`'s.
 
 Why httpx and not the ``openai`` SDK: the backend is a server of its own and may not
 import the layers above it, and the SDK is the providers' alone (import-linter and ruff's
@@ -284,6 +284,29 @@ async def embed(
         data = sorted(response.json()["data"], key=lambda d: d["index"])
         out.extend([float(x) for x in d["embedding"]] for d in data)
     return out
+
+
+async def upload_file(
+    settings: UpstreamSettings,
+    client: httpx2.AsyncClient,
+    filename: str,
+    data: bytes,
+    purpose: str = "user_data",
+) -> str:
+    """Upload a file to the upstream's ``/files`` (for its hosted tools); its id there."""
+    try:
+        response = await client.post(
+            f"{settings.root}/files",
+            data={"purpose": purpose},
+            files={"file": (filename, data)},
+            headers=settings.headers(),
+            timeout=settings.http_timeout(),
+        )
+    except httpx2.HTTPError as exc:
+        raise transport_failure(settings, exc) from None
+    if response.status_code >= 400:
+        raise failure_for(settings, response)
+    return str(response.json()["id"])
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

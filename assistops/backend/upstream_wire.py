@@ -7,6 +7,9 @@ produces as :data:`ModelEvent`\\ s, as the upstream streams them:
 * :class:`TextDelta` — a piece of the reply;
 * :class:`CallStart` / :class:`CallArguments` — a tool call begins (its name), then its
   arguments arrive in pieces; ``index`` tells parallel calls apart;
+* :class:`HostedCodeStart` / :class:`HostedCodeDelta` / :class:`HostedCodeDone` — the
+  Responses API's hosted code interpreter runs code within the turn: its code as it is
+  written, then the code with its outputs (logs, images);
 * :class:`TurnEnd` — why the model stopped (``stop``, ``length``, ``tool_calls``,
   ``content_filter``) and the usage the upstream reported.
 
@@ -95,6 +98,8 @@ class ModelRequest:
     max_output_tokens: int | None = None
     # None, {"type": "json_object"} or {"type": "json_schema", "name", "schema", "strict"}
     response_format: Mapping[str, Any] | None = None
+    # tools the upstream runs itself (Responses only): {"type": "code_interpreter", ...}
+    hosted_tools: Sequence[Mapping[str, Any]] = ()
 
 
 # -- what comes back -----------------------------------------------------------------------
@@ -123,7 +128,27 @@ class TurnEnd:
     usage: Usage = field(default_factory=Usage)
 
 
-ModelEvent = TextDelta | CallStart | CallArguments | TurnEnd
+@dataclass(frozen=True)
+class HostedCodeStart:
+    index: int
+
+
+@dataclass(frozen=True)
+class HostedCodeDelta:
+    index: int
+    delta: str
+
+
+@dataclass(frozen=True)
+class HostedCodeDone:
+    index: int
+    code: str
+    outputs: tuple[Mapping[str, Any], ...]  # {"type": "logs", "logs"} | {"type": "image", "url"}
+
+
+ModelEvent = (
+    TextDelta | CallStart | CallArguments | HostedCodeStart | HostedCodeDelta | HostedCodeDone
+) | TurnEnd
 
 
 async def turn(
@@ -280,7 +305,8 @@ def responses_body(request: ModelRequest) -> dict[str, Any]:
     }
     if request.instructions:
         body["instructions"] = request.instructions
-    if request.functions and request.tool_choice != "none":
+    hosted = [dict(t) for t in request.hosted_tools]
+    if (request.functions or hosted) and request.tool_choice != "none":
         body["tools"] = [
             {
                 "type": "function",
@@ -290,13 +316,18 @@ def responses_body(request: ModelRequest) -> dict[str, Any]:
                 "strict": f.strict,
             }
             for f in request.functions
-        ]
+        ] + hosted
+        kinds = {t["type"] for t in hosted}
         body["tool_choice"] = (
             request.tool_choice
             if request.tool_choice in ("auto", "required")
+            else {"type": request.tool_choice}
+            if request.tool_choice in kinds
             else {"type": "function", "name": request.tool_choice}
         )
         body["parallel_tool_calls"] = request.parallel_tool_calls
+    if any(t["type"] == "code_interpreter" for t in hosted):
+        body["include"] = ["code_interpreter_call.outputs"]
     _sampling(body, request)
     if request.max_output_tokens is not None:
         body["max_output_tokens"] = request.max_output_tokens
@@ -309,6 +340,7 @@ async def _from_responses(
     events: AsyncIterator[tuple[str | None, Any]],
 ) -> AsyncIterator[ModelEvent]:
     calls: dict[int, int] = {}  # output_index -> call index
+    hosted: set[int] = set()  # output indexes of hosted code_interpreter calls
     async for name, data in events:
         if not isinstance(data, Mapping):
             continue
@@ -322,6 +354,21 @@ async def _from_responses(
                 yield CallStart(index, str(item.get("name") or ""))
                 if item.get("arguments"):
                     yield CallArguments(index, str(item["arguments"]))
+            elif item.get("type") == "code_interpreter_call":
+                index = int(data.get("output_index", len(calls) + len(hosted)))
+                hosted.add(index)
+                yield HostedCodeStart(index)
+                if item.get("code"):
+                    yield HostedCodeDelta(index, str(item["code"]))
+        elif kind == "response.code_interpreter_call_code.delta":
+            if int(data.get("output_index", -1)) in hosted and data.get("delta"):
+                yield HostedCodeDelta(int(data["output_index"]), str(data["delta"]))
+        elif kind == "response.output_item.done":
+            item = data.get("item") or {}
+            index = int(data.get("output_index", -1))
+            if item.get("type") == "code_interpreter_call" and index in hosted:
+                outputs = tuple(o for o in item.get("outputs") or [] if isinstance(o, Mapping))
+                yield HostedCodeDone(index, str(item.get("code") or ""), outputs)
         elif kind == "response.function_call_arguments.delta":
             known = calls.get(int(data.get("output_index", -1)))
             if known is not None and data.get("delta"):

@@ -12,7 +12,13 @@ from types import FrameType
 
 import click
 
-from assistops.backend import UpstreamSettings, check_upstream, start_server
+from assistops.backend import (
+    CodeSandbox,
+    SandboxUnavailable,
+    UpstreamSettings,
+    check_upstream,
+    start_server,
+)
 from assistops.cli.console import make_console
 from assistops.cli.options import examples, global_options
 from assistops.config.project import PROJECT_FILE
@@ -50,19 +56,12 @@ def _upstream(
     skip_check: bool,
 ) -> tuple[UpstreamSettings | None, list[str]]:
     """The upstream model the options name, checked (and the models it lists)."""
-    if code_interpreter == "sandbox":
-        # issue 13 part 5: not provable here, so not offered (docs/serve.md says why)
-        raise AssistopsError(
-            "--code-interpreter sandbox: assistops serve cannot yet prove the isolation "
-            "code needs (no network, only the run's files, CPU, memory and time limits), so "
-            "it refuses to run model-written code; code_interpreter tools stay unavailable "
-            "to the model (see docs/serve.md)"
-        )
     if base_url is None:
         for name, given in (
             ("--model-key-env", key_env),
             ("--model-map", mapping),
             ("--embedding-model", embedding_model),
+            ("--code-interpreter sandbox", code_interpreter == "sandbox"),
         ):
             if given:
                 raise AssistopsError(f"{name} needs --model-base-url")
@@ -90,6 +89,22 @@ def _upstream(
     )
     listed = [] if skip_check else check_upstream(settings)
     return settings, listed
+
+
+def _sandbox(code_interpreter: str) -> CodeSandbox | None:
+    """The code_interpreter sandbox, proved to isolate on this machine, or a refusal."""
+    if code_interpreter != "sandbox":
+        return None
+    sandbox = CodeSandbox()
+    try:
+        sandbox.probe()
+    except SandboxUnavailable as exc:
+        raise AssistopsError(
+            f"--code-interpreter sandbox: this machine cannot isolate model-written code "
+            f"({exc}), so assistops serve refuses to run it; start without the option (the "
+            "model is then not offered code_interpreter) or see docs/serve.md#code_interpreter"
+        ) from None
+    return sandbox
 
 
 def _loopback(host: str) -> bool:
@@ -138,6 +153,18 @@ def _runs_line(upstream: UpstreamSettings | None, key_env: str | None, listed: l
         f"; file_search ranked by {upstream.embedding_model}" if upstream.embedding_model else ""
     )
     return f"{api} at {upstream.root}{key}{served}{ranking}"
+
+
+def _code_line(upstream: UpstreamSettings | None, sandbox: CodeSandbox | None) -> str | None:
+    """Who runs code_interpreter, for the banner (nothing without a model)."""
+    if upstream is None:
+        return None
+    if sandbox is not None:
+        landlock = f", Landlock ABI {sandbox.landlock}" if sandbox.landlock else ""
+        return f"sandbox on this machine ({sandbox.limits.describe()}{landlock})"
+    if upstream.api == "responses":
+        return "the upstream's hosted code interpreter"
+    return "not offered (see --code-interpreter)"
 
 
 @click.command("serve")
@@ -212,7 +239,10 @@ def _runs_line(upstream: UpstreamSettings | None, key_env: str | None, listed: l
     type=click.Choice(["off", "sandbox"]),
     default="off",
     show_default=True,
-    help="Run code_interpreter code on this machine (sandbox is refused: see docs/serve.md).",
+    help="sandbox: run the model's code_interpreter code on this machine, isolated (no "
+    "network, only the run's files, CPU, memory and time limits; refused with the reason "
+    "where this machine cannot isolate it). off: with --model-api responses the upstream's "
+    "hosted code interpreter runs it, otherwise it is not offered to the model.",
 )
 @click.option(
     "--skip-model-check",
@@ -260,13 +290,16 @@ def serve(
         code_interpreter,
         skip_model_check,
     )
+    sandbox = _sandbox(code_interpreter)
     if db is None:
         path = _project_dir(Path.cwd()) / DEFAULT_DB
         path.parent.mkdir(parents=True, exist_ok=True)
         db = str(path)
     console = make_console()
     try:
-        running = start_server(db, host=host, port=port, api_key=key, upstream=upstream)
+        running = start_server(
+            db, host=host, port=port, api_key=key, upstream=upstream, code_sandbox=sandbox
+        )
     except OSError as exc:
         # a taken port or an address this machine does not have: say which, and what to do
         why = exc.strerror or str(exc)
@@ -288,6 +321,8 @@ def serve(
         source = f"${api_key_env}" if api_key_env else "--api-key"
         console.print(f"  API key:       {'required (' + source + ')' if key else 'not required'}")
         console.print(f"  runs:          {_runs_line(upstream, model_key_env, listed)}")
+        if (code := _code_line(upstream, sandbox)) is not None:
+            console.print(f"  code:          {code}", markup=False)
         if not _loopback(host):
             console.print(f"  note:          {TLS_ADVICE}", markup=False)
         sys.stdout.flush()

@@ -7,6 +7,7 @@ Tests that hold for both APIs take the ``api`` fixture and run once per API.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,14 @@ import openai
 import pytest
 from contract.validator import ContractRecorder
 
-from assistops.backend import BackendControl, RunningBackend, UpstreamSettings, start_server
+from assistops.backend import (
+    BackendControl,
+    CodeSandbox,
+    RunningBackend,
+    SandboxUnavailable,
+    UpstreamSettings,
+    start_server,
+)
 
 from .scripted_upstream import ScriptedUpstream, running_upstream
 
@@ -30,6 +38,22 @@ def make_client(
     if recorder is not None:
         kw["http_client"] = openai.DefaultHttpx2Client(event_hooks=recorder.event_hooks())
     return openai.OpenAI(base_url=backend.base_url, **kw)
+
+
+@functools.cache
+def sandbox_refused() -> str | None:
+    """Why this machine's kernel refuses the code_interpreter sandbox, or ``None``.
+
+    Only a step the kernel refuses (a CI runner without user namespaces) lets the sandbox
+    tests skip; a sandbox that is built but does not isolate fails them.
+    """
+    try:
+        CodeSandbox().probe()
+    except SandboxUnavailable as exc:
+        if exc.refused_step is None:
+            raise
+        return str(exc)
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """A scripted OpenAI-compatible model server: the third-party upstream of ``assistops serve``.
 
 It speaks what ``assistops serve --model-base-url`` calls: ``GET /v1/models``, streamed
-``POST /v1/chat/completions`` and ``POST /v1/responses``, and ``POST /v1/embeddings``. It
+``POST /v1/chat/completions`` and ``POST /v1/responses`` (with the hosted code
+interpreter's events), ``POST /v1/embeddings`` and ``POST /v1/files`` (recorded in
+``uploads``). It
 is a stand-in for vLLM, Ollama, llama.cpp or OpenAI; everything on the assistops side of
 the wire is real. Tests script the model's turns (:class:`Turn`), then read what it was
 asked (:attr:`ScriptedUpstream.requests`) and what happened (``disconnects``).
@@ -36,6 +38,8 @@ class Turn:
     ``hold_after``: after that many text pieces the server waits until
     :meth:`ScriptedUpstream.release` (or until the client goes away).
     ``error``: answer ``(status, message)`` instead, with ``headers``.
+    ``hosted_code``: (Responses) code the hosted code interpreter ran, with its outputs,
+    streamed before the text.
     """
 
     text: list[str] = field(default_factory=list)
@@ -45,6 +49,7 @@ class Turn:
     hold_after: int | None = None
     error: tuple[int, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    hosted_code: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
 class ScriptedUpstream:
@@ -56,6 +61,7 @@ class ScriptedUpstream:
         self.turns: list[Turn] = []
         self.requests: list[dict[str, Any]] = []  # bodies of chat/responses calls
         self.embedding_inputs: list[list[str]] = []
+        self.uploads: list[dict[str, Any]] = []  # files uploaded: filename, purpose, data, id
         self.disconnects = 0
         self.finished = 0  # streams sent to their end
         self._release = threading.Event()
@@ -68,6 +74,7 @@ class ScriptedUpstream:
             self.turns.clear()
             self.requests.clear()
             self.embedding_inputs.clear()
+            self.uploads.clear()
             self.disconnects = self.finished = 0
             self._release.clear()
             self.key = None
@@ -97,6 +104,7 @@ class ScriptedUpstream:
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/responses", self._responses, methods=["POST"]),
                 Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                Route("/v1/files", self._files, methods=["POST"]),
             ]
         )
 
@@ -126,6 +134,20 @@ class ScriptedUpstream:
             for i, t in enumerate(texts)
         ]
         return JSONResponse({"object": "list", "data": data, "model": body["model"]})
+
+    async def _files(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        form = await request.form()
+        upload = form["file"]
+        assert not isinstance(upload, str)
+        data = await upload.read()
+        await form.close()
+        file_id = f"file-up{len(self.uploads)}"
+        self.uploads.append(
+            {"id": file_id, "filename": upload.filename, "purpose": form["purpose"], "data": data}
+        )
+        return JSONResponse({"id": file_id, "object": "file", "bytes": len(data)})
 
     async def _chat(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
@@ -213,13 +235,24 @@ class ScriptedUpstream:
 
         yield event("response.created", response={"id": "resp_up", "status": "in_progress"})
         index = 0
+        for code, outputs in turn.hosted_code:
+            item = {"type": "code_interpreter_call", "id": f"ci_up{index}", "code": ""}
+            yield event("response.output_item.added", output_index=index, item=item)
+            half = len(code) // 2
+            for part in (code[:half], code[half:]):
+                yield event(
+                    "response.code_interpreter_call_code.delta", output_index=index, delta=part
+                )
+            done = {**item, "code": code, "outputs": outputs, "status": "completed"}
+            yield event("response.output_item.done", output_index=index, item=done)
+            index += 1
         if turn.text:
-            yield event("response.output_item.added", output_index=0, item={"type": "message"})
+            yield event("response.output_item.added", output_index=index, item={"type": "message"})
             for i, piece in enumerate(turn.text):
                 if turn.hold_after is not None and i == turn.hold_after:
                     await self._hold()
-                yield event("response.output_text.delta", output_index=0, delta=piece)
-            index = 1
+                yield event("response.output_text.delta", output_index=index, delta=piece)
+            index += 1
         for offset, (name, arguments) in enumerate(turn.calls):
             text = arguments if isinstance(arguments, str) else json.dumps(arguments)
             item = {"type": "function_call", "call_id": f"call_up{offset}", "name": name}

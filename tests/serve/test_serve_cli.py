@@ -16,6 +16,7 @@ import openai
 import pytest
 from cli.helpers import run
 
+from .conftest import sandbox_refused
 from .scripted_upstream import ScriptedUpstream
 
 SECRET = "sk-upstream-secret-123"
@@ -73,7 +74,7 @@ def test_a_url_that_is_not_an_openai_api_is_refused(upstream: ScriptedUpstream) 
     ("args", "message"),
     [
         (("--model-map", "a=b"), "--model-map needs --model-base-url"),
-        (("--code-interpreter", "sandbox"), "cannot yet prove the isolation"),
+        (("--code-interpreter", "sandbox"), "--code-interpreter sandbox needs --model-base-url"),
     ],
 )
 def test_options_that_cannot_work_are_refused(args: tuple[str, ...], message: str) -> None:
@@ -81,11 +82,37 @@ def test_options_that_cannot_work_are_refused(args: tuple[str, ...], message: st
     assert code == 1 and message in said
 
 
+def test_a_sandbox_this_machine_cannot_build_is_refused_with_the_reason(
+    upstream: ScriptedUpstream,
+) -> None:
+    # the probe really runs; the variable makes the launcher's user-namespace step fail as
+    # a kernel without unprivileged user namespaces (or a seccomp'd container) would
+    code, said = _serve(
+        "--model-base-url",
+        upstream.url,
+        "--code-interpreter",
+        "sandbox",
+        env={"ASSISTOPS_SANDBOX_DENY": "CLONE_NEWPID"},
+    )
+    assert code == 1
+    assert said.strip().startswith(
+        "Error: --code-interpreter sandbox: this machine cannot isolate model-written code "
+        "(the sandbox could not be built: unshare(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID|"
+        "CLONE_NEWIPC|CLONE_NEWUTS) failed: refused (ASSISTOPS_SANDBOX_DENY is set)), so "
+        "assistops serve refuses to run it"
+    )
+    assert len(said.strip().splitlines()) == 1
+
+
 def test_serve_with_a_model_answers_runs_over_http(
     tmp_path: Path, upstream: ScriptedUpstream
 ) -> None:
     upstream.key = SECRET
     env = {**os.environ, "UPSTREAM_KEY": SECRET, "PYTHONWARNINGS": "error"}
+    # with the sandbox where this machine can isolate code (a kernel that refuses it is
+    # refused at start-up, shown by the test above)
+    sandboxed = sandbox_refused() is None
+    code_args = ["--code-interpreter", "sandbox"] if sandboxed else []
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -102,6 +129,7 @@ def test_serve_with_a_model_answers_runs_over_http(
             "UPSTREAM_KEY",
             "--model-map",
             "gpt-4o=tiny-chat",
+            *code_args,
         ],
         cwd=tmp_path,
         env=env,
@@ -136,4 +164,8 @@ def test_serve_with_a_model_answers_runs_over_http(
         f"Chat Completions at {upstream.url}, key from $UPSTREAM_KEY, serving tiny-chat" in printed
     )
     assert SECRET not in printed
+    if sandboxed:
+        assert "code:          sandbox on this machine (30 s CPU, 60 s wall, 1024 MiB" in printed
+    else:
+        assert "code:          not offered (see --code-interpreter)" in printed
     assert upstream.requests[-1]["model"] == "tiny-chat"  # mapped from gpt-4o
