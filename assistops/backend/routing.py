@@ -10,9 +10,9 @@ by raising :class:`assistops.errors.BackendError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
@@ -37,11 +37,23 @@ def foundry_route(path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Upload:
-    """One file part of a multipart body, fully read."""
+    """One file part of a multipart body: a spooled file, open while the handler runs."""
 
     filename: str
     content_type: str
-    data: bytes
+    file: IO[bytes]  # positioned at the start; read it in pieces (:meth:`chunks`)
+    size: int
+
+    def chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
+        """The part's bytes, ``size`` at a time, from the start."""
+        self.file.seek(0)
+        while piece := self.file.read(size):
+            yield piece
+
+    @property
+    def data(self) -> bytes:
+        """The whole part in memory: for small parts only."""
+        return b"".join(self.chunks())
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
-"""Storage of the local backend: JSON documents and blobs in SQLite, a clock and ids.
+"""Storage of the local backend: JSON documents and chunked blobs in SQLite, a clock and ids.
 
-One table holds every object as a JSON document keyed by ``(kind, parent, id)``; a
-second holds file contents. ``Store(":memory:")`` is for tests, a file path persists
+One table holds every object as a JSON document keyed by ``(kind, parent, id)``, indexed by
+its list position ``(kind, parent, created_at, seq)`` so a list page is one keyset query
+(:meth:`Store.page`); a deleted document leaves a *tombstone* with its position, so a cursor
+naming it still says where the next page starts. File contents are stored as rows of at
+most :data:`CHUNK_BYTES` (``blob_chunks``, one ``blob_heads`` row with the size), written
+from a stream and read back as one: no file is ever one SQLite value (SQLite refuses values
+over 1 GB) nor wholly in memory. ``Store(":memory:")`` is for tests, a file path persists
 across restarts: WAL journal, every write committed before its response is sent, so an
 acknowledged object survives a SIGKILL of the server. The database records its schema version
 (``PRAGMA user_version``); opening one of an earlier version migrates it forward, one of a
@@ -18,10 +23,10 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Literal
 
 from assistops.errors import DatabaseError
 
@@ -38,17 +43,67 @@ CREATE TABLE IF NOT EXISTS docs (
     UNIQUE (kind, parent, id)
 );
 CREATE INDEX IF NOT EXISTS docs_by_id ON docs (kind, id);
-CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS docs_by_position ON docs (kind, parent, created_at, seq);
+CREATE INDEX IF NOT EXISTS docs_by_expiry ON docs (kind, json_extract(body, '$.expires_at'));
+CREATE TABLE IF NOT EXISTS tombstones (
+    kind TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (kind, parent, id)
+);
+CREATE TABLE IF NOT EXISTS blob_heads (id TEXT PRIMARY KEY, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS blob_chunks (
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (id, seq)
+);
 """
 
+#: Bytes per stored chunk of a blob: large enough that a 512 MiB file is 512 rows, small
+#: enough that a reader or writer holds one at a time.
+CHUNK_BYTES = 1024 * 1024
+
+
+def _chunk_blobs(db: sqlite3.Connection) -> None:
+    """Split each one-value blob of a version-1 database into chunk rows.
+
+    Read with SQLite's incremental blob I/O, one chunk at a time: a file near SQLite's 1 GB
+    value limit is migrated without being held in memory (``substr`` in SQL would load the
+    whole value once per chunk).
+    """
+    db.execute("CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
+    rows = db.execute("SELECT rowid, id, length(data) FROM blobs").fetchall()
+    for rowid, blob_id, size in rows:
+        db.execute("INSERT INTO blob_heads (id, size) VALUES (?, ?)", (blob_id, size))
+        with db.blobopen("blobs", "data", rowid, readonly=True) as blob:
+            for seq in range(max(1, -(-size // CHUNK_BYTES))):
+                db.execute(
+                    "INSERT INTO blob_chunks (id, seq, data) VALUES (?, ?, ?)",
+                    (blob_id, seq, blob.read(CHUNK_BYTES)),
+                )
+    db.execute("DROP TABLE blobs")
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
 #: The schema this code writes. MIGRATIONS[n] takes a database from version n to n + 1.
-SCHEMA_VERSION = 1
-MIGRATIONS: tuple[str, ...] = (
+SCHEMA_VERSION = 2
+MIGRATIONS: tuple[Migration, ...] = (
     # 0 -> 1: databases made before versions were recorded hold the same two tables; the
     # version is all that changes (the schema above has already been applied)
     "",
+    # 1 -> 2: one-value blobs become chunks of CHUNK_BYTES (:func:`_chunk_blobs`); the new
+    # indexes and tables are already made by the schema above
+    _chunk_blobs,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
+
+Order = Literal["asc", "desc"]
+#: A document's place in every list of its kind and parent: ``(created_at, insertion seq)``.
+Position = tuple[int, int]
 
 _BASE62 = string.digits + string.ascii_letters
 
@@ -117,10 +172,17 @@ class Store:
                 f"{self.path} was written by a newer assistops (database schema {found}; this "
                 f"version reads up to {SCHEMA_VERSION}): upgrade assistops, or use another --db"
             )
-        steps = "".join(step for step in MIGRATIONS[found:] if step)
-        script = f"BEGIN IMMEDIATE;{_SCHEMA}{steps}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
+        self._db.execute("BEGIN IMMEDIATE")  # one transaction: all of it, or nothing
         try:
-            self._db.executescript(script)  # one transaction: all of it, or nothing
+            for step in (_SCHEMA, *MIGRATIONS[found:]):
+                if callable(step):
+                    step(self._db)
+                    continue
+                for statement in step.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
@@ -153,10 +215,10 @@ class Store:
             self._db.close()
 
     def reset(self) -> None:
-        """Forget every document and blob."""
+        """Forget every document, tombstone and blob."""
         with self.transaction():
-            self._db.execute("DELETE FROM docs")
-            self._db.execute("DELETE FROM blobs")
+            for table in ("docs", "tombstones", "blob_heads", "blob_chunks"):
+                self._db.execute(f"DELETE FROM {table}")
 
     # documents ----------------------------------------------------------------------
 
@@ -190,21 +252,33 @@ class Store:
         return body
 
     def delete(self, kind: str, id: str, *, parent: str = "") -> bool:
-        """Remove a document; ``False`` when it was not there."""
+        """Remove a document; ``False`` when it was not there.
+
+        Its position stays behind as a tombstone, so a list cursor naming it keeps paging.
+        """
+        key = (kind, parent, id)
         with self.transaction():
-            cur = self._db.execute(
-                "DELETE FROM docs WHERE kind = ? AND parent = ? AND id = ?", (kind, parent, id)
+            self._db.execute(
+                "INSERT OR REPLACE INTO tombstones (kind, parent, id, created_at, seq) "
+                "SELECT kind, parent, id, created_at, seq FROM docs "
+                "WHERE kind = ? AND parent = ? AND id = ?",
+                key,
             )
+            cur = self._db.execute("DELETE FROM docs WHERE kind = ? AND parent = ? AND id = ?", key)
         return cur.rowcount == 1
 
     def delete_children(self, kind: str, parent: str) -> int:
-        """Remove every document of ``kind`` under ``parent``; returns how many."""
+        """Remove every document of ``kind`` under ``parent``; returns how many.
+
+        The parent is going too, so no tombstone is kept (and old ones are dropped).
+        """
         with self.transaction():
             cur = self._db.execute("DELETE FROM docs WHERE kind = ? AND parent = ?", (kind, parent))
+            self._db.execute("DELETE FROM tombstones WHERE kind = ? AND parent = ?", (kind, parent))
         return cur.rowcount
 
     def all(self, kind: str, *, parent: str = "") -> list[Doc]:
-        """Every document of ``kind`` under ``parent``, oldest first."""
+        """Every document of ``kind`` under ``parent``, oldest first (for rules, not lists)."""
         with self.lock:
             rows = self._db.execute(
                 "SELECT body FROM docs WHERE kind = ? AND parent = ? ORDER BY created_at, seq",
@@ -221,29 +295,178 @@ class Store:
             ).fetchall()
         return [(r[0], _load(r[1])) for r in rows]
 
-    def count(self, kind: str) -> int:
-        """How many documents of ``kind`` exist (all parents)."""
+    def count(self, kind: str, *, parent: str | None = None) -> int:
+        """How many documents of ``kind`` exist (under ``parent``, or all parents)."""
         with self.lock:
-            row = self._db.execute("SELECT COUNT(*) FROM docs WHERE kind = ?", (kind,)).fetchone()
-        return int(row[0])
+            if parent is None:
+                row = self._db.execute("SELECT COUNT(*) FROM docs WHERE kind = ?", (kind,))
+            else:
+                row = self._db.execute(
+                    "SELECT COUNT(*) FROM docs WHERE kind = ? AND parent = ?", (kind, parent)
+                )
+            return int(row.fetchone()[0])
+
+    def expired(self, kind: str, now: int) -> list[Doc]:
+        """Documents of ``kind`` whose ``expires_at`` is at or before ``now`` (indexed)."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT body FROM docs WHERE kind = ? AND json_extract(body, '$.expires_at') <= ?"
+                " ORDER BY created_at, seq",
+                (kind, now),
+            ).fetchall()
+        return [_load(r[0]) for r in rows]
+
+    # list pages ---------------------------------------------------------------------
+
+    def position(self, kind: str, id: str, *, parent: str = "") -> Position | None:
+        """Where ``id`` is (or was, if deleted) in its list; ``None`` if it never was."""
+        key = (kind, parent, id)
+        with self.lock:
+            row = self._db.execute(
+                "SELECT created_at, seq FROM docs WHERE kind = ? AND parent = ? AND id = ?", key
+            ).fetchone()
+            if row is None:
+                row = self._db.execute(
+                    "SELECT created_at, seq FROM tombstones "
+                    "WHERE kind = ? AND parent = ? AND id = ?",
+                    key,
+                ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def page(
+        self,
+        kind: str,
+        *,
+        parent: str = "",
+        forward: bool = True,
+        above: Position | None = None,
+        below: Position | None = None,
+        limit: int,
+        where: Mapping[str, Any] | None = None,
+        ids: Collection[str] | None = None,
+    ) -> list[Doc]:
+        """Up to ``limit`` documents strictly between ``above`` and ``below`` (positions).
+
+        ``forward``: ascending from ``above``; otherwise descending from ``below``. ``where``
+        keeps documents whose top-level field equals the value; ``ids`` keeps those ids.
+        One keyset query on ``docs_by_position``: a page costs a page, whatever the total.
+        """
+        sql = ["SELECT body FROM docs WHERE kind = ? AND parent = ?"]
+        args: list[Any] = [kind, parent]
+        if above is not None:
+            sql.append("AND (created_at, seq) > (?, ?)")
+            args.extend(above)
+        if below is not None:
+            sql.append("AND (created_at, seq) < (?, ?)")
+            args.extend(below)
+        for field, value in (where or {}).items():
+            sql.append(f"AND json_extract(body, '$.{_field(field)}') = ?")
+            args.append(value)
+        if ids is not None:
+            chosen = list(ids)
+            sql.append(f"AND id IN ({', '.join('?' * len(chosen))})" if chosen else "AND 0")
+            args.extend(chosen)
+        direction = "ASC" if forward else "DESC"
+        sql.append(f"ORDER BY created_at {direction}, seq {direction} LIMIT ?")
+        args.append(limit)
+        with self.lock:
+            rows = self._db.execute(" ".join(sql), args).fetchall()
+        return [_load(r[0]) for r in rows]
 
     # blobs --------------------------------------------------------------------------
 
-    def put_blob(self, id: str, data: bytes) -> None:
-        """Store (or replace) the bytes of a file."""
+    def write_blob(self, id: str, chunks: Iterable[bytes] | IO[bytes]) -> int:
+        """Store (or replace) a file's bytes from a stream; returns its size.
+
+        ``chunks`` is an iterable of byte strings or a binary file (read
+        :data:`CHUNK_BYTES` at a time). Pieces of any size are regrouped into chunks of
+        exactly :data:`CHUNK_BYTES` (the last shorter), so memory holds at most two.
+        """
+        source = _read_chunks(chunks) if hasattr(chunks, "read") else iter(chunks)  # type: ignore[arg-type]
+        size = seq = 0
+        pending = bytearray()
         with self.transaction():
-            self._db.execute("INSERT OR REPLACE INTO blobs (id, data) VALUES (?, ?)", (id, data))
+            self._drop_blob(id)
+            for piece in source:
+                pending += piece
+                while len(pending) >= CHUNK_BYTES:
+                    self._put_chunk(id, seq, bytes(pending[:CHUNK_BYTES]))
+                    del pending[:CHUNK_BYTES]
+                    seq += 1
+                size += len(piece)
+            if pending or seq == 0:
+                self._put_chunk(id, seq, bytes(pending))
+            self._db.execute("INSERT INTO blob_heads (id, size) VALUES (?, ?)", (id, size))
+        return size
+
+    def put_blob(self, id: str, data: bytes) -> None:
+        """Store (or replace) the bytes of a small file or cache entry."""
+        self.write_blob(id, [data])
+
+    def blob_size(self, id: str) -> int | None:
+        """The length of a stored blob, or ``None``."""
+        with self.lock:
+            row = self._db.execute("SELECT size FROM blob_heads WHERE id = ?", (id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def blob_chunk_count(self, id: str) -> int:
+        """How many chunk rows hold the blob (0 when there is none)."""
+        with self.lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM blob_chunks WHERE id = ?", (id,)
+            ).fetchone()
+        return int(row[0])
 
     def get_blob(self, id: str) -> bytes | None:
-        """The bytes of a file, or ``None``."""
+        """The whole bytes of a file, or ``None``: for small files (use :meth:`iter_blob`)."""
         with self.lock:
-            row = self._db.execute("SELECT data FROM blobs WHERE id = ?", (id,)).fetchone()
-        return None if row is None else bytes(row[0])
+            if self.blob_size(id) is None:
+                return None
+            return b"".join(self.iter_blob(id))
+
+    def iter_blob(self, id: str) -> Iterator[bytes]:
+        """The bytes of a file, chunk by chunk (nothing if there is none).
+
+        Each chunk is read under the lock on its own, so a long download does not hold up
+        other requests; a blob replaced or deleted meanwhile ends the stream early.
+        """
+        seq = 0
+        while True:
+            with self.lock:
+                row = self._db.execute(
+                    "SELECT data FROM blob_chunks WHERE id = ? AND seq = ?", (id, seq)
+                ).fetchone()
+            if row is None:
+                return
+            yield bytes(row[0])
+            seq += 1
 
     def delete_blob(self, id: str) -> None:
         """Forget the bytes of a file."""
         with self.transaction():
-            self._db.execute("DELETE FROM blobs WHERE id = ?", (id,))
+            self._drop_blob(id)
+
+    def _drop_blob(self, id: str) -> None:
+        self._db.execute("DELETE FROM blob_chunks WHERE id = ?", (id,))
+        self._db.execute("DELETE FROM blob_heads WHERE id = ?", (id,))
+
+    def _put_chunk(self, id: str, seq: int, data: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO blob_chunks (id, seq, data) VALUES (?, ?, ?)", (id, seq, data)
+        )
+
+
+def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    while piece := handle.read(CHUNK_BYTES):
+        yield piece
+
+
+def _field(name: str) -> str:
+    # field names come from the resource modules, never from a request: refuse anything
+    # that could change the JSON path (or the SQL around it)
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain field name: {name!r}")
+    return name
 
 
 def _load(text: str) -> Doc:
