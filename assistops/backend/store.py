@@ -349,28 +349,50 @@ class Store:
 
         ``forward``: ascending from ``above``; otherwise descending from ``below``. ``where``
         keeps documents whose top-level field equals the value; ``ids`` keeps those ids.
-        One keyset query on ``docs_by_position``: a page costs a page, whatever the total.
+        A page costs a page, whatever the total: the range is cut into at most three index
+        seeks on ``docs_by_position`` (the rest of the bound's second, the seconds between,
+        the start of the other bound's second), read in order until ``limit`` rows are in.
+        One query with a row-value bound would seek by ``created_at`` alone and then skip
+        every earlier row of that second: thousands when they were made in one second.
         """
-        sql = ["SELECT body FROM docs WHERE kind = ? AND parent = ?"]
-        args: list[Any] = [kind, parent]
-        if above is not None:
-            sql.append("AND (created_at, seq) > (?, ?)")
-            args.extend(above)
-        if below is not None:
-            sql.append("AND (created_at, seq) < (?, ?)")
-            args.extend(below)
+        base = ["kind = ? AND parent = ?"]
+        base_args: list[Any] = [kind, parent]
         for field, value in (where or {}).items():
-            sql.append(f"AND json_extract(body, '$.{_field(field)}') = ?")
-            args.append(value)
+            base.append(f"json_extract(body, '$.{_field(field)}') = ?")
+            base_args.append(value)
         if ids is not None:
             chosen = list(ids)
-            sql.append(f"AND id IN ({', '.join('?' * len(chosen))})" if chosen else "AND 0")
-            args.extend(chosen)
+            base.append(f"id IN ({', '.join('?' * len(chosen))})" if chosen else "0")
+            base_args.extend(chosen)
+        segments: list[tuple[str, list[Any]]] = []  # ascending order
+        middle, middle_args = [], []
+        if above is not None:
+            if below is not None and below[0] == above[0]:
+                segments.append(("created_at = ? AND seq > ? AND seq < ?", [*above, below[1]]))
+                middle = ["0"]  # the whole window is inside one second
+            else:
+                segments.append(("created_at = ? AND seq > ?", list(above)))
+            middle.append("created_at > ?")
+            middle_args.append(above[0])
+        if below is not None:
+            middle.append("created_at < ?")
+            middle_args.append(below[0])
+        segments.append((" AND ".join(middle) or "1", middle_args))
+        if below is not None and (above is None or below[0] != above[0]):
+            segments.append(("created_at = ? AND seq < ?", list(below)))
+        if not forward:
+            segments.reverse()
         direction = "ASC" if forward else "DESC"
-        sql.append(f"ORDER BY created_at {direction}, seq {direction} LIMIT ?")
-        args.append(limit)
+        rows: list[Any] = []
         with self.lock:
-            rows = self._db.execute(" ".join(sql), args).fetchall()
+            for condition, args in segments:
+                if len(rows) >= limit:
+                    break
+                sql = (
+                    f"SELECT body FROM docs WHERE {' AND '.join(base)} AND {condition} "
+                    f"ORDER BY created_at {direction}, seq {direction} LIMIT ?"
+                )
+                rows += self._db.execute(sql, [*base_args, *args, limit - len(rows)]).fetchall()
         return [_load(r[0]) for r in rows]
 
     # blobs --------------------------------------------------------------------------
