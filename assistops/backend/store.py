@@ -355,6 +355,8 @@ class Store:
         One query with a row-value bound would seek by ``created_at`` alone and then skip
         every earlier row of that second: thousands when they were made in one second.
         """
+        if above is not None and below is not None and above >= below:
+            return []  # the window is empty (its segments below assume it is not)
         base = ["kind = ? AND parent = ?"]
         base_args: list[Any] = [kind, parent]
         for field, value in (where or {}).items():
