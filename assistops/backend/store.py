@@ -277,13 +277,20 @@ class Store:
             self._db.execute("DELETE FROM tombstones WHERE kind = ? AND parent = ?", (kind, parent))
         return cur.rowcount
 
-    def all(self, kind: str, *, parent: str = "") -> list[Doc]:
-        """Every document of ``kind`` under ``parent``, oldest first (for rules, not lists)."""
+    def all(
+        self, kind: str, *, parent: str = "", where: Mapping[str, Any] | None = None
+    ) -> list[Doc]:
+        """Every document of ``kind`` under ``parent``, oldest first (for rules, not lists).
+
+        ``where`` keeps those whose top-level field equals the value (filtered in SQL).
+        """
+        sql = "SELECT body FROM docs WHERE kind = ? AND parent = ?"
+        args: list[Any] = [kind, parent]
+        for field, value in (where or {}).items():
+            sql += f" AND json_extract(body, '$.{_field(field)}') = ?"
+            args.append(value)
         with self.lock:
-            rows = self._db.execute(
-                "SELECT body FROM docs WHERE kind = ? AND parent = ? ORDER BY created_at, seq",
-                (kind, parent),
-            ).fetchall()
+            rows = self._db.execute(sql + " ORDER BY created_at, seq", args).fetchall()
         return [_load(r[0]) for r in rows]
 
     def find(self, kind: str, id: str) -> list[tuple[str, Doc]]:

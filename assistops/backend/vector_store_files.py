@@ -121,9 +121,7 @@ def tick(backend: Backend, vs_id: str) -> None:
     """One read of the store: in-progress files count down and finish after N reads."""
     with backend.store.transaction():
         changed = False
-        for doc in backend.store.all(KIND, parent=vs_id):
-            if doc["status"] != "in_progress":
-                continue
+        for doc in backend.store.all(KIND, parent=vs_id, where={"status": "in_progress"}):
             if doc["_reads_left"] <= 0:
                 _finish(backend, doc)
             else:
