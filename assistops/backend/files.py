@@ -100,10 +100,16 @@ def create_file(backend: Backend, call: Call) -> Doc:
         "expires_at": now + body.expires_after.seconds if body.expires_after else None,
         "status_details": None,
     }
-    with backend.store.transaction():
-        # copied from the spooled part a chunk at a time; the size is what was stored
-        doc["bytes"] = backend.store.write_blob(doc["id"], upload.chunks())
-        backend.store.insert(KIND, doc)
+    # copied from the spooled part a chunk at a time, each chunk committed on its own (other
+    # requests go on meanwhile); the file appears with its blob in one transaction
+    doc["bytes"] = backend.store.write_chunks(doc["id"], upload.chunks())
+    try:
+        with backend.store.transaction():
+            backend.store.commit_blob(doc["id"], doc["bytes"])
+            backend.store.insert(KIND, doc)
+    except BaseException:
+        backend.store.delete_blob(doc["id"])
+        raise
     return doc
 
 

@@ -182,6 +182,8 @@ class Store:
                     if statement.strip():
                         self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # chunks of an upload the server was killed in the middle of: never visible
+            self._db.execute("DELETE FROM blob_chunks WHERE id NOT IN (SELECT id FROM blob_heads)")
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
@@ -406,18 +408,22 @@ class Store:
 
     # blobs --------------------------------------------------------------------------
 
-    def write_blob(self, id: str, chunks: Iterable[bytes] | IO[bytes]) -> int:
-        """Store (or replace) a file's bytes from a stream; returns its size.
+    def write_chunks(self, id: str, chunks: Iterable[bytes] | IO[bytes]) -> int:
+        """Store a new blob's bytes from a stream, not yet visible; returns the size.
 
         ``chunks`` is an iterable of byte strings or a binary file (read
         :data:`CHUNK_BYTES` at a time). Pieces of any size are regrouped into chunks of
-        exactly :data:`CHUNK_BYTES` (the last shorter), so memory holds at most two.
+        exactly :data:`CHUNK_BYTES` (the last shorter), so memory holds at most two. Each
+        chunk is committed on its own, so copying a large upload does not hold the lock
+        (other requests go on) unless the caller holds a transaction. The blob exists for
+        readers only after :meth:`commit_blob`; chunks left without one by a crash are
+        removed when the store is next opened, and by a failure here at once.
         """
         source = _read_chunks(chunks) if hasattr(chunks, "read") else iter(chunks)  # type: ignore[arg-type]
         size = seq = 0
         pending = bytearray()
-        with self.transaction():
-            self._drop_blob(id)
+        try:
+            self.delete_blob(id)
             for piece in source:
                 pending += piece
                 while len(pending) >= CHUNK_BYTES:
@@ -427,7 +433,21 @@ class Store:
                 size += len(piece)
             if pending or seq == 0:
                 self._put_chunk(id, seq, bytes(pending))
+        except BaseException:
+            if self._depth == 0:  # inside a caller's transaction, its rollback undoes them
+                self.delete_blob(id)
+            raise
+        return size
+
+    def commit_blob(self, id: str, size: int) -> None:
+        """Make the chunks written by :meth:`write_chunks` a blob of ``size`` bytes."""
+        with self.transaction():
             self._db.execute("INSERT INTO blob_heads (id, size) VALUES (?, ?)", (id, size))
+
+    def write_blob(self, id: str, chunks: Iterable[bytes] | IO[bytes]) -> int:
+        """Store (or replace) a blob from a stream and make it visible; returns its size."""
+        size = self.write_chunks(id, chunks)
+        self.commit_blob(id, size)
         return size
 
     def put_blob(self, id: str, data: bytes) -> None:
@@ -461,6 +481,8 @@ class Store:
         Each chunk is read under the lock on its own, so a long download does not hold up
         other requests; a blob replaced or deleted meanwhile ends the stream early.
         """
+        if self.blob_size(id) is None:
+            return  # chunks still being written (or orphaned) are no blob
         seq = 0
         while True:
             with self.lock:
@@ -482,9 +504,10 @@ class Store:
         self._db.execute("DELETE FROM blob_heads WHERE id = ?", (id,))
 
     def _put_chunk(self, id: str, seq: int, data: bytes) -> None:
-        self._db.execute(
-            "INSERT INTO blob_chunks (id, seq, data) VALUES (?, ?, ?)", (id, seq, data)
-        )
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO blob_chunks (id, seq, data) VALUES (?, ?, ?)", (id, seq, data)
+            )
 
 
 def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:

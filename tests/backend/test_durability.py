@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -232,3 +233,27 @@ def test_a_failed_migration_leaves_the_schema_1_database_as_it_was(
     assert check.execute("PRAGMA user_version").fetchone() == (1,)
     assert check.execute("SELECT data FROM blobs").fetchall() == [(b"\x00\xff",)]
     check.close()
+
+
+def test_chunks_of_an_upload_cut_short_never_become_a_file(tmp_path: Path) -> None:
+    db = tmp_path / "cut.db"
+    store = store_module.Store(db)
+
+    def dies_midway() -> Iterator[bytes]:
+        yield b"a" * CHUNK_BYTES * 2
+        raise ConnectionResetError("the client went away")
+
+    with pytest.raises(ConnectionResetError):
+        store.write_chunks("file-cut", dies_midway())
+    assert store.blob_chunk_count("file-cut") == 0  # removed at once
+    # chunks committed and then the process killed before the file's transaction: written
+    # here and left without their head, as a SIGKILL between the two would leave them
+    store.write_chunks("file-killed", [b"b" * (CHUNK_BYTES + 1)])
+    assert store.blob_chunk_count("file-killed") == 2
+    assert store.get_blob("file-killed") is None and list(store.iter_blob("file-killed")) == []
+    store.close()
+
+    with start_server(str(db)) as server:
+        assert server.backend.store.blob_chunk_count("file-killed") == 0
+        client = openai.OpenAI(base_url=server.base_url, api_key="local", max_retries=0)
+        assert client.files.list().data == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx2
@@ -129,3 +130,20 @@ def test_a_declared_oversize_body_is_drained_then_refused(
         )
     assert answer.status_code == 400
     assert answer.json()["error"]["message"] == "File is too large."
+
+
+def test_other_requests_go_on_while_an_upload_is_copied(backend: RunningBackend) -> None:
+    # between two chunks of an upload being stored, another thread's request is served: the
+    # copy does not hold the store's lock for the whole file
+    store = backend.backend.store
+    served: list[bool] = []
+
+    def upload() -> Iterator[bytes]:
+        yield b"a" * CHUNK_BYTES
+        other = threading.Thread(target=lambda: served.append(store.count("file") == 0))
+        other.start()
+        other.join(timeout=30)  # a deadlock guard, not a timing
+        yield b"b" * CHUNK_BYTES
+
+    assert store.write_blob("file-concurrent", upload()) == 2 * CHUNK_BYTES
+    assert served == [True]
