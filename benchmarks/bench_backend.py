@@ -191,6 +191,7 @@ class SizeResult:
     delete: Stats
     walk_seconds: float
     walk_pages: int
+    load: float = 0.0  # the machine's 1-minute load average when this size was done
 
 
 def measure_size(
@@ -366,16 +367,22 @@ def report(
         "",
         "## Paging through everything (SDK auto-pager, 100 per page)",
         "",
-        "| stored | seeded in s | pages | total s | ms per page |",
-        "|---:|---:|---:|---:|---:|",
+        "| stored | seeded in s | pages | total s | ms per page | load average |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sizes:
         per_page = 1000 * r.walk_seconds / r.walk_pages
         lines.append(
             f"| {r.size:,} | {r.seed_seconds:.1f} ({r.seeded:,} made) | {r.walk_pages:,} |"
-            f" {r.walk_seconds:.2f} | {per_page:.2f} |"
+            f" {r.walk_seconds:.2f} | {per_page:.2f} | {r.load:.1f} |"
         )
-    lines += ["", "Linear when the time per page does not grow with the number stored.", ""]
+    lines += [
+        "",
+        "Linear when the time per page does not grow with the number stored. Load average: the"
+        f" machine's (1 minute, {os.cpu_count()} cores) when the size was measured; above the"
+        " core count, other work shared the CPU and the latencies of that size are inflated.",
+        "",
+    ]
     if cleanup is not None:
         size, seconds, counts = cleanup
         lists = counts.get("GET /v1/assistants", 0)
@@ -455,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     result = measure_size(server, ids, size, args.requests, rng)
                     result.seed_seconds, result.seeded = seconds, len(made)
+                    result.load = os.getloadavg()[0]
                     results.append(result)
                     print(
                         f"        first page {result.first_page.cell()}  |  retrieve"
