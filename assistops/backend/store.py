@@ -451,8 +451,13 @@ class Store:
         return size
 
     def put_blob(self, id: str, data: bytes) -> None:
-        """Store (or replace) the bytes of a small file or cache entry."""
-        self.write_blob(id, [data])
+        """Store (or replace) the bytes of a small file or cache entry, atomically.
+
+        One transaction: two threads putting the same id (an embedding computed twice at
+        once) each replace the whole blob, never interleave their chunks.
+        """
+        with self.transaction():
+            self.write_blob(id, [data])
 
     def blob_size(self, id: str) -> int | None:
         """The length of a stored blob, or ``None``."""
