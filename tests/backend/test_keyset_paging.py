@@ -106,3 +106,19 @@ def test_filtered_lists_page_in_sql_too(client: openai.OpenAI, control: BackendC
     assert [f.id for f in client.files.list(purpose="batch", after=batch[1], order="asc")] == [
         batch[2]
     ]
+
+
+def test_a_batchs_files_page_among_the_stores_other_files(client: openai.OpenAI) -> None:
+    store = client.vector_stores.create()
+    ids = [
+        client.files.create(file=(f"{n}.md", b"# x\n"), purpose="assistants").id for n in range(5)
+    ]
+    client.vector_stores.files.create(vector_store_id=store.id, file_id=ids[0])
+    batch = client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=ids[1:4])
+    client.vector_stores.files.create(vector_store_id=store.id, file_id=ids[4])
+    walked = client.vector_stores.file_batches.list_files(
+        batch.id, vector_store_id=store.id, order="asc", limit=1
+    )
+    assert [f.id for f in walked] == ids[1:4]  # the auto-pager: one page per file
+    everything = client.vector_stores.files.list(store.id, order="asc", limit=2)
+    assert [f.id for f in everything] == ids
