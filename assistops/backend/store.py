@@ -425,12 +425,16 @@ class Store:
         try:
             self.delete_blob(id)
             for piece in source:
+                size += len(piece)
+                if not pending and len(piece) == CHUNK_BYTES:
+                    self._put_chunk(id, seq, piece)  # the common case: no copy
+                    seq += 1
+                    continue
                 pending += piece
                 while len(pending) >= CHUNK_BYTES:
                     self._put_chunk(id, seq, bytes(pending[:CHUNK_BYTES]))
                     del pending[:CHUNK_BYTES]
                     seq += 1
-                size += len(piece)
             if pending or seq == 0:
                 self._put_chunk(id, seq, bytes(pending))
         except BaseException:
