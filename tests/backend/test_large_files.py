@@ -4,6 +4,7 @@ downloads stream back, and an upload over the size limit is the service's 400, s
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -147,3 +148,14 @@ def test_other_requests_go_on_while_an_upload_is_copied(backend: RunningBackend)
 
     assert store.write_blob("file-concurrent", upload()) == 2 * CHUNK_BYTES
     assert served == [True]
+
+
+def test_pieces_of_any_size_are_regrouped_into_whole_chunks(backend: RunningBackend) -> None:
+    store = backend.backend.store
+    data = _payload(2 * CHUNK_BYTES + 99)
+    cuts = [0, 300, 300 + CHUNK_BYTES, 2 * CHUNK_BYTES + 1, len(data)]
+    pieces = [data[a:b] for a, b in itertools.pairwise(cuts)]
+    assert store.write_blob("file-odd", pieces) == len(data)
+    assert store.blob_chunk_count("file-odd") == 3
+    assert [len(c) for c in store.iter_blob("file-odd")] == [CHUNK_BYTES, CHUNK_BYTES, 99]
+    assert store.get_blob("file-odd") == data
