@@ -412,36 +412,39 @@ class Store:
         """Store a new blob's bytes from a stream, not yet visible; returns the size.
 
         ``chunks`` is an iterable of byte strings or a binary file (read
-        :data:`CHUNK_BYTES` at a time). Pieces of any size are regrouped into chunks of
-        exactly :data:`CHUNK_BYTES` (the last shorter), so memory holds at most two. Each
-        chunk is committed on its own, so copying a large upload does not hold the lock
-        (other requests go on) unless the caller holds a transaction. The blob exists for
-        readers only after :meth:`commit_blob`; chunks left without one by a crash are
-        removed when the store is next opened, and by a failure here at once.
+        :data:`CHUNK_BYTES` at a time); see :class:`BlobWriter`. The blob exists for readers
+        only after :meth:`commit_blob`; chunks left without one by a crash are removed when
+        the store is next opened, and by a failure here at once.
         """
         source = _read_chunks(chunks) if hasattr(chunks, "read") else iter(chunks)  # type: ignore[arg-type]
-        size = seq = 0
-        pending = bytearray()
+        writer = BlobWriter(self, id)
         try:
-            self.delete_blob(id)
             for piece in source:
-                size += len(piece)
-                if not pending and len(piece) == CHUNK_BYTES:
-                    self._put_chunk(id, seq, piece)  # the common case: no copy
-                    seq += 1
-                    continue
-                pending += piece
-                while len(pending) >= CHUNK_BYTES:
-                    self._put_chunk(id, seq, bytes(pending[:CHUNK_BYTES]))
-                    del pending[:CHUNK_BYTES]
-                    seq += 1
-            if pending or seq == 0:
-                self._put_chunk(id, seq, bytes(pending))
+                writer.write(piece)
+            return writer.finish()
         except BaseException:
-            if self._depth == 0:  # inside a caller's transaction, its rollback undoes them
-                self.delete_blob(id)
+            writer.abort()
             raise
-        return size
+
+    def adopt_blob(self, pending: str, id: str, size: int) -> None:
+        """Make the uncommitted chunks written under ``pending`` the blob ``id``."""
+        with self.transaction():
+            self._drop_blob(id)
+            self._db.execute("UPDATE blob_chunks SET id = ? WHERE id = ?", (id, pending))
+            self.commit_blob(id, size)
+
+    def iter_chunks(self, id: str) -> Iterator[bytes]:
+        """The chunks stored under ``id``, committed or not (for the upload being handled)."""
+        seq = 0
+        while True:
+            with self.lock:
+                row = self._db.execute(
+                    "SELECT data FROM blob_chunks WHERE id = ? AND seq = ?", (id, seq)
+                ).fetchone()
+            if row is None:
+                return
+            yield bytes(row[0])
+            seq += 1
 
     def commit_blob(self, id: str, size: int) -> None:
         """Make the chunks written by :meth:`write_chunks` a blob of ``size`` bytes."""
@@ -492,16 +495,7 @@ class Store:
         """
         if self.blob_size(id) is None:
             return  # chunks still being written (or orphaned) are no blob
-        seq = 0
-        while True:
-            with self.lock:
-                row = self._db.execute(
-                    "SELECT data FROM blob_chunks WHERE id = ? AND seq = ?", (id, seq)
-                ).fetchone()
-            if row is None:
-                return
-            yield bytes(row[0])
-            seq += 1
+        yield from self.iter_chunks(id)
 
     def delete_blob(self, id: str) -> None:
         """Forget the bytes of a file."""
@@ -517,6 +511,56 @@ class Store:
             self._db.execute(
                 "INSERT INTO blob_chunks (id, seq, data) VALUES (?, ?, ?)", (id, seq, data)
             )
+
+
+class BlobWriter:
+    """Writes one blob's bytes as they come, in chunks of exactly :data:`CHUNK_BYTES`.
+
+    Pieces of any size are regrouped (the last chunk shorter), so memory holds at most about
+    two chunks. Each chunk is committed on its own, so a large upload does not hold the
+    store's lock while it is copied (other requests go on), unless the caller holds a
+    transaction. Nothing is visible until :meth:`Store.commit_blob` or
+    :meth:`Store.adopt_blob`; :meth:`abort` removes what was written.
+    """
+
+    def __init__(self, store: Store, id: str) -> None:
+        self.store = store
+        self.id = id
+        self.size = 0
+        self._seq = 0
+        self._pending = bytearray()
+        store.delete_blob(id)
+
+    def write(self, piece: bytes) -> None:
+        """Add bytes; full chunks are stored at once."""
+        self.size += len(piece)
+        if not self._pending and len(piece) == CHUNK_BYTES:
+            self._put(piece)  # the common case (a file read a chunk at a time): no copy
+            return
+        self._pending += piece
+        while len(self._pending) >= CHUNK_BYTES:
+            self._put(bytes(self._pending[:CHUNK_BYTES]))
+            del self._pending[:CHUNK_BYTES]
+
+    def full_chunks(self) -> bool:
+        """Whether :meth:`write` would store a chunk now (for a caller off the store's thread)."""
+        return len(self._pending) >= CHUNK_BYTES
+
+    def finish(self) -> int:
+        """Store the last chunk (an empty blob is one empty chunk); returns the size."""
+        if self._pending or self._seq == 0:
+            self._put(bytes(self._pending))
+            self._pending.clear()
+        return self.size
+
+    def abort(self) -> None:
+        """Remove the chunks written so far (a caller's transaction would roll them back)."""
+        if self.store._depth == 0:
+            self.store.delete_blob(self.id)
+
+    def _put(self, data: bytes) -> None:
+        self.store._put_chunk(self.id, self._seq, data)
+        self._seq += 1
 
 
 def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
