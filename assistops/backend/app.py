@@ -27,8 +27,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import anyio.to_thread
-from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -41,9 +40,10 @@ from assistops.backend.routing import (
     Raw,
     Reply,
     Route,
-    Upload,
     foundry_route,
 )
+from assistops.backend.store import Store
+from assistops.backend.uploads import read_multipart
 from assistops.errors import BackendError
 
 log = logging.getLogger("assistops.backend")
@@ -159,10 +159,16 @@ class BackendApp:
             return _error_response(BackendError(404, f"Invalid URL ({method} {request.url.path})"))
         route, params = match
         try:
-            async with _read_call(request, route, params, self.backend.upload_bytes_max) as call:
+            reading = _read_call(
+                request, route, params, self.backend.store, self.backend.upload_bytes_max
+            )
+            async with reading as call:
                 reply = await _invoke(route, self.backend, call)
         except BackendError as error:
             return _error_response(error)
+        except ClientDisconnect:
+            # the client left mid-body (what it sent is already dropped): nobody to answer
+            return Response(status_code=400)
         except Exception:
             log.exception("unhandled error in %s", route.template)
             return _error_response(_INTERNAL)
@@ -211,15 +217,14 @@ _MULTIPART_OVERHEAD_MAX = 64 * 1024
 
 @asynccontextmanager
 async def _read_call(
-    request: Request, route: Route, params: dict[str, str], upload_max: int
+    request: Request, route: Route, params: dict[str, str], store: Store, upload_max: int
 ) -> AsyncIterator[Call]:
-    """The parsed request; multipart file parts stay open (spooled to disk) until it ends.
+    """The parsed request; a multipart body's file parts are written to the store as they
+    arrive (:mod:`.uploads`), and what the handler does not keep is removed at the end.
 
-    Starlette's multipart parser spools a file part to a temporary file past 1 MiB, so an
-    upload is never held in memory; the handler copies it to the store in chunks. A body
-    whose declared length is over ``upload_max`` by more than any multipart framing is
-    refused before it is parsed, after it is drained: answering while the client is still
-    sending would break its connection, and the SDK retries a broken connection.
+    A body whose declared length is over ``upload_max`` by more than any multipart framing
+    is refused without being parsed, after it is drained: answering while the client is
+    still sending would break its connection, and the SDK retries a broken connection.
     """
     common: dict[str, Any] = {
         "method": request.method,
@@ -236,19 +241,8 @@ async def _read_call(
             async for _ in request.stream():
                 pass  # read and dropped, never stored
             raise file_too_large()
-        fields: dict[str, str] = {}
-        files: dict[str, Upload] = {}
-        async with request.form(max_part_size=64 * 1024 * 1024) as form:
-            for name, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    files[name] = Upload(
-                        value.filename or "upload",
-                        value.content_type or "",
-                        value.file,
-                        value.size if value.size is not None else 0,
-                    )
-                else:
-                    fields[name] = value
+        parts = read_multipart(request.stream(), content_type, store, upload_max)
+        async with parts as (fields, files):
             yield Call(**common, body=None, form=fields, files=files)
         return
     raw = await request.body()

@@ -100,16 +100,11 @@ def create_file(backend: Backend, call: Call) -> Doc:
         "expires_at": now + body.expires_after.seconds if body.expires_after else None,
         "status_details": None,
     }
-    # copied from the spooled part a chunk at a time, each chunk committed on its own (other
-    # requests go on meanwhile); the file appears with its blob in one transaction
-    doc["bytes"] = backend.store.write_chunks(doc["id"], upload.chunks())
-    try:
-        with backend.store.transaction():
-            backend.store.commit_blob(doc["id"], doc["bytes"])
-            backend.store.insert(KIND, doc)
-    except BaseException:
-        backend.store.delete_blob(doc["id"])
-        raise
+    # the part's chunks were stored as the body arrived; the file appears with them as its
+    # blob in one transaction
+    with backend.store.transaction():
+        backend.store.adopt_blob(upload.blob, doc["id"], upload.size)
+        backend.store.insert(KIND, doc)
     return doc
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 if TYPE_CHECKING:
     from assistops.backend.core import Backend
+    from assistops.backend.store import Store
 
 #: Foundry classic agents (Azure AI Agent Service) serve the same protocol under a project:
 #: ``/api/projects/<project>/assistants?api-version=v1`` is ``/v1/assistants``.
@@ -37,18 +38,21 @@ def foundry_route(path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Upload:
-    """One file part of a multipart body: a spooled file, open while the handler runs."""
+    """One file part of a multipart body, already in the store as uncommitted chunks.
+
+    A handler keeps it with ``store.adopt_blob(upload.blob, file_id, upload.size)``; chunks
+    not adopted are removed when the request ends (:mod:`.uploads`).
+    """
 
     filename: str
     content_type: str
-    file: IO[bytes]  # positioned at the start; read it in pieces (:meth:`chunks`)
+    store: Store
+    blob: str  # the id its chunks are stored under
     size: int
 
-    def chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
-        """The part's bytes, ``size`` at a time, from the start."""
-        self.file.seek(0)
-        while piece := self.file.read(size):
-            yield piece
+    def chunks(self) -> Iterator[bytes]:
+        """The part's bytes, one stored chunk at a time."""
+        return self.store.iter_chunks(self.blob)
 
     @property
     def data(self) -> bytes:

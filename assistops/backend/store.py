@@ -53,7 +53,13 @@ CREATE TABLE IF NOT EXISTS tombstones (
     seq INTEGER NOT NULL,
     PRIMARY KEY (kind, parent, id)
 );
-CREATE TABLE IF NOT EXISTS blob_heads (id TEXT PRIMARY KEY, size INTEGER NOT NULL);
+-- a blob: its size, and the id its chunks are stored under (its own, or the upload's that
+-- wrote them before the file had an id)
+CREATE TABLE IF NOT EXISTS blob_heads (
+    id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    chunks TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS blob_chunks (
     id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -77,7 +83,9 @@ def _chunk_blobs(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
     rows = db.execute("SELECT rowid, id, length(data) FROM blobs").fetchall()
     for rowid, blob_id, size in rows:
-        db.execute("INSERT INTO blob_heads (id, size) VALUES (?, ?)", (blob_id, size))
+        db.execute(
+            "INSERT INTO blob_heads (id, size, chunks) VALUES (?, ?, ?)", (blob_id, size, blob_id)
+        )
         with db.blobopen("blobs", "data", rowid, readonly=True) as blob:
             for seq in range(max(1, -(-size // CHUNK_BYTES))):
                 db.execute(
@@ -183,7 +191,9 @@ class Store:
                         self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             # chunks of an upload the server was killed in the middle of: never visible
-            self._db.execute("DELETE FROM blob_chunks WHERE id NOT IN (SELECT id FROM blob_heads)")
+            self._db.execute(
+                "DELETE FROM blob_chunks WHERE id NOT IN (SELECT chunks FROM blob_heads)"
+            )
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
@@ -427,11 +437,21 @@ class Store:
             raise
 
     def adopt_blob(self, pending: str, id: str, size: int) -> None:
-        """Make the uncommitted chunks written under ``pending`` the blob ``id``."""
+        """Make the uncommitted chunks written under ``pending`` the blob ``id``.
+
+        The head points at them: no chunk is rewritten (an UPDATE of their id would copy
+        every byte again).
+        """
+        self.commit_blob(id, size, chunks=pending)
+
+    def discard_chunks(self, id: str) -> None:
+        """Remove chunks written under ``id`` unless a blob was made of them (adopted)."""
         with self.transaction():
-            self._drop_blob(id)
-            self._db.execute("UPDATE blob_chunks SET id = ? WHERE id = ?", (id, pending))
-            self.commit_blob(id, size)
+            self._db.execute(
+                "DELETE FROM blob_chunks WHERE id = ? "
+                "AND NOT EXISTS (SELECT 1 FROM blob_heads WHERE chunks = ?)",
+                (id, id),
+            )
 
     def iter_chunks(self, id: str) -> Iterator[bytes]:
         """The chunks stored under ``id``, committed or not (for the upload being handled)."""
@@ -446,10 +466,17 @@ class Store:
             yield bytes(row[0])
             seq += 1
 
-    def commit_blob(self, id: str, size: int) -> None:
-        """Make the chunks written by :meth:`write_chunks` a blob of ``size`` bytes."""
+    def commit_blob(self, id: str, size: int, *, chunks: str | None = None) -> None:
+        """Make the chunks written under ``chunks`` (default: ``id``) the blob ``id``."""
         with self.transaction():
-            self._db.execute("INSERT INTO blob_heads (id, size) VALUES (?, ?)", (id, size))
+            head = self._db.execute("SELECT chunks FROM blob_heads WHERE id = ?", (id,))
+            row = head.fetchone()
+            if row is not None and row[0] != (chunks or id):
+                self._db.execute("DELETE FROM blob_chunks WHERE id = ?", (row[0],))
+            self._db.execute(
+                "INSERT OR REPLACE INTO blob_heads (id, size, chunks) VALUES (?, ?, ?)",
+                (id, size, chunks or id),
+            )
 
     def write_blob(self, id: str, chunks: Iterable[bytes] | IO[bytes]) -> int:
         """Store (or replace) a blob from a stream and make it visible; returns its size."""
@@ -472,13 +499,23 @@ class Store:
             row = self._db.execute("SELECT size FROM blob_heads WHERE id = ?", (id,)).fetchone()
         return None if row is None else int(row[0])
 
+    def stored_bytes(self) -> int:
+        """The bytes in every stored chunk, committed or not (what blobs take up)."""
+        with self.lock:
+            row = self._db.execute("SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks")
+            return int(row.fetchone()[0])
+
     def blob_chunk_count(self, id: str) -> int:
-        """How many chunk rows hold the blob (0 when there is none)."""
+        """How many chunk rows hold the blob (or are written under ``id`` so far)."""
         with self.lock:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM blob_chunks WHERE id = ?", (id,)
+                "SELECT COUNT(*) FROM blob_chunks WHERE id = ?", (self._chunks_of(id),)
             ).fetchone()
         return int(row[0])
+
+    def _chunks_of(self, id: str) -> str:
+        row = self._db.execute("SELECT chunks FROM blob_heads WHERE id = ?", (id,)).fetchone()
+        return id if row is None else str(row[0])
 
     def get_blob(self, id: str) -> bytes | None:
         """The whole bytes of a file, or ``None``: for small files (use :meth:`iter_blob`)."""
@@ -493,9 +530,12 @@ class Store:
         Each chunk is read under the lock on its own, so a long download does not hold up
         other requests; a blob replaced or deleted meanwhile ends the stream early.
         """
-        if self.blob_size(id) is None:
+        with self.lock:
+            row = self._db.execute("SELECT chunks FROM blob_heads WHERE id = ?", (id,))
+            head = row.fetchone()
+        if head is None:
             return  # chunks still being written (or orphaned) are no blob
-        yield from self.iter_chunks(id)
+        yield from self.iter_chunks(str(head[0]))
 
     def delete_blob(self, id: str) -> None:
         """Forget the bytes of a file."""
@@ -503,6 +543,7 @@ class Store:
             self._drop_blob(id)
 
     def _drop_blob(self, id: str) -> None:
+        self._db.execute("DELETE FROM blob_chunks WHERE id = ?", (self._chunks_of(id),))
         self._db.execute("DELETE FROM blob_chunks WHERE id = ?", (id,))
         self._db.execute("DELETE FROM blob_heads WHERE id = ?", (id,))
 

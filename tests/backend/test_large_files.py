@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -98,6 +100,7 @@ def test_an_upload_over_the_limit_is_the_services_400_sent_once(
     assert control.requests()["POST /v1/files"] == 1  # a 400 is never retried
     assert sdk.files.list().data == []  # nothing stored
     assert backend.backend.store.count("file") == 0
+    assert backend.backend.store.stored_bytes() == 0  # not even the chunks before the limit
     # exactly the limit is taken
     made = sdk.files.create(file=("edge.jsonl", _payload(small_limit)), purpose="batch")
     assert made.bytes == small_limit
@@ -114,15 +117,7 @@ def test_a_declared_oversize_body_is_drained_then_refused(
     # the client sees the answer rather than a connection reset it would retry
     body = b"x" * (small_limit + 100 * 1024)
     boundary = "b0undary"
-    payload = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + body
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    payload = _multipart_head(boundary) + body + f"\r\n--{boundary}--\r\n".encode()
     with httpx2.Client(base_url=backend.base_url) as http:
         answer = http.post(
             "/files",
@@ -159,3 +154,36 @@ def test_pieces_of_any_size_are_regrouped_into_whole_chunks(backend: RunningBack
     assert store.blob_chunk_count("file-odd") == 3
     assert [len(c) for c in store.iter_blob("file-odd")] == [CHUNK_BYTES, CHUNK_BYTES, 99]
     assert store.get_blob("file-odd") == data
+
+
+def _multipart_head(boundary: str) -> bytes:
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+
+
+def test_an_upload_the_client_abandons_leaves_no_chunks(backend: RunningBackend) -> None:
+    store = backend.backend.store
+    boundary = "cut"
+    sent = _multipart_head(boundary) + b"z" * (3 * CHUNK_BYTES)  # then the client goes
+    host, port = backend.base_url.removeprefix("http://").split("/")[0].split(":")
+    deadline = time.monotonic() + 30  # a guard against a hang, not a timing
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(
+            (
+                "POST /v1/files HTTP/1.1\r\n"
+                f"Host: {host}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(sent) + 10 * CHUNK_BYTES}\r\n\r\n"
+            ).encode()
+            + sent
+        )
+        while store.stored_bytes() < 2 * CHUNK_BYTES and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the server has stored some of it
+        assert store.stored_bytes() >= 2 * CHUNK_BYTES
+    while store.stored_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server notices the disconnect and drops what it stored
+    assert store.stored_bytes() == 0
+    assert store.count("file") == 0
