@@ -19,6 +19,7 @@ module                 owns
 ``rules``              shared rules: metadata, attributes, chunking, ids, ``public``
 ``pagination``         the list paginator: :func:`page_store` (in SQL) for every list
 ``app``                the ASGI app: matching, auth, counts, faults, errors, headers
+``uploads``            multipart bodies parsed as they arrive, file parts into the store
 ``routes``             the route table (:data:`ROUTES`) and :func:`create_app`
 ``control``            the ``/__assistops/`` control plane
 ``faults``             request counts and fault injection
@@ -63,8 +64,9 @@ How a resource module plugs in
    ``all(kind, parent=)`` (oldest first by ``(created_at, insertion seq)``),
    ``find(kind, id)`` (across parents), ``count``; bytes: ``write_blob(id, stream)`` (stored
    in 1 MiB chunks), ``iter_blob`` (a stream), ``get_blob`` (whole, small files only),
-   ``put_blob``, ``blob_size``, ``delete_blob``. ``call.files`` parts are spooled files:
-   ``upload.chunks()`` streams one, ``upload.size`` is its length.
+   ``put_blob``, ``blob_size``, ``delete_blob``. ``call.files`` parts are already in the store
+   as uncommitted chunks (:mod:`.uploads`): keep one with
+   ``store.adopt_blob(upload.blob, id, upload.size)``; ``upload.chunks()`` streams it.
    Wrap read-then-write rules in ``with backend.store.transaction():`` (re-entrant, atomic,
    rolled back on an exception). Store the wire object; private fields start with ``_``
    and ``rules.public(doc)`` strips them. Kinds in use: ``assistant``, ``agent``,

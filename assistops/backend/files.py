@@ -8,9 +8,9 @@ attachments). Content of ``assistants`` and ``user_data`` files cannot be downlo
 (400), as on the service. Deleting a file detaches it from every vector store.
 
 Size: an upload over ``backend.upload_bytes_max`` (512 MiB, ``limits.FILE_BYTES_MAX``) is
-a 400 "File is too large." (a 4xx the SDK never retries). Content goes to the store a
-chunk at a time from the spooled multipart part and comes back as a stream, so neither
-direction holds a file in memory.
+a 400 "File is too large." (a 4xx the SDK never retries). Content is written to the store
+a chunk at a time as the body arrives (:mod:`.uploads`) and comes back as a stream, so
+neither direction holds a file in memory.
 """
 
 from __future__ import annotations
