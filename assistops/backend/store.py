@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS blob_heads (
     size INTEGER NOT NULL,
     chunks TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS blob_heads_by_chunks ON blob_heads (chunks);
 CREATE TABLE IF NOT EXISTS blob_chunks (
     id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -564,13 +565,14 @@ class BlobWriter:
     :meth:`Store.adopt_blob`; :meth:`abort` removes what was written.
     """
 
-    def __init__(self, store: Store, id: str) -> None:
+    def __init__(self, store: Store, id: str, *, fresh: bool = False) -> None:
         self.store = store
         self.id = id
         self.size = 0
         self._seq = 0
         self._pending = bytearray()
-        store.delete_blob(id)
+        if not fresh:  # an id never used before has nothing to replace
+            store.delete_blob(id)
 
     def write(self, piece: bytes) -> None:
         """Add bytes; full chunks are stored at once."""

@@ -26,7 +26,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from assistops.backend.parsing import file_too_large, invalid
 from assistops.backend.routing import Upload
-from assistops.backend.store import BlobWriter, Store
+from assistops.backend.store import CHUNK_BYTES, BlobWriter, Store
 
 #: The largest text field of a multipart body (the SDK's are a few bytes: a purpose).
 FIELD_BYTES_MAX = 1024 * 1024
@@ -85,7 +85,8 @@ class _Parse:
         if b"filename" in options:
             self.part.filename = options[b"filename"].decode(self.charset, errors="replace")
             self.part.content_type = self.headers.get("content-type", b"").decode("latin-1")
-            self.part.writer = BlobWriter(self.store, "upload-" + uuid.uuid4().hex)
+            # a fresh id: nothing to replace, so no store access here on the event loop
+            self.part.writer = BlobWriter(self.store, "upload-" + uuid.uuid4().hex, fresh=True)
             self.writers.append(self.part.writer)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -184,7 +185,7 @@ async def read_multipart(
 def _has_a_chunk(state: _Parse) -> bool:
     # store in whole chunks: a thread hop per network read (64 KiB) would cost more than
     # the copy; the backlog never holds much more than one chunk
-    return sum(len(piece) for _, piece in state.backlog) >= 1024 * 1024
+    return sum(len(piece) for _, piece in state.backlog) >= CHUNK_BYTES
 
 
 def _charset(value: bytes | None) -> str:
