@@ -11,14 +11,15 @@ project's ``.assistops/``) and ``assistops serve``. Shape (moto-style):
 =====================  =============================================================
 module                 owns
 =====================  =============================================================
-``store``              SQLite documents + blobs, one re-entrant lock, :class:`Clock`,
-                       :class:`IdGenerator`
+``store``              SQLite documents (keyset pages, tombstones) + chunked blobs,
+                       one re-entrant lock, :class:`Clock`, :class:`IdGenerator`
 ``core``               :class:`Backend`: the state every handler receives
 ``routing``            :class:`Route`, :class:`Call`, :class:`Raw`: the plug-in types
 ``parsing``            pydantic request models (:class:`Body`) → OpenAI-worded 400s
 ``rules``              shared rules: metadata, attributes, chunking, ids, ``public``
-``pagination``         the one list paginator (:func:`paginate`)
+``pagination``         the list paginator: :func:`page_store` (in SQL) for every list
 ``app``                the ASGI app: matching, auth, counts, faults, errors, headers
+``uploads``            multipart bodies parsed as they arrive, file parts into the store
 ``routes``             the route table (:data:`ROUTES`) and :func:`create_app`
 ``control``            the ``/__assistops/`` control plane
 ``faults``             request counts and fault injection
@@ -63,7 +64,11 @@ How a resource module plugs in
    ``insert(kind, body, parent=)`` (body holds ``id`` and ``created_at``), ``get``,
    ``put`` (replace body, keeps order), ``delete``, ``delete_children(kind, parent)``,
    ``all(kind, parent=)`` (oldest first by ``(created_at, insertion seq)``),
-   ``find(kind, id)`` (across parents), ``put_blob``/``get_blob``/``delete_blob`` for bytes.
+   ``find(kind, id)`` (across parents), ``count``; bytes: ``write_blob(id, stream)`` (stored
+   in 1 MiB chunks), ``iter_blob`` (a stream), ``get_blob`` (whole, small files only),
+   ``put_blob``, ``blob_size``, ``delete_blob``. ``call.files`` parts are already in the store
+   as uncommitted chunks (:mod:`.uploads`): keep one with
+   ``store.adopt_blob(upload.blob, id, upload.size)``; ``upload.chunks()`` streams it.
    Wrap read-then-write rules in ``with backend.store.transaction():`` (re-entrant, atomic,
    rolled back on an exception). Store the wire object; private fields start with ``_``
    and ``rules.public(doc)`` strips them. Kinds in use: ``assistant``, ``agent``,
@@ -73,9 +78,9 @@ How a resource module plugs in
    to name.
 6. **Ids and time**: ``backend.new_id("asst_")`` (seedable), ``backend.now()`` (unix
    seconds, injectable clock: frozen and advanced through the control plane).
-7. **Lists**: filter the documents, map them through ``public``, then
-   ``paginate(items, parse_list_query(call.query))`` (see :mod:`.pagination` for the
-   rules, including the 400 on an unknown cursor).
+7. **Lists**: ``page_store(backend.store, KIND, parse_list_query(call.query), parent=,
+   where={field: value}, view=)``: one page is read in SQL whatever the total (see
+   :mod:`.pagination` for the rules: a deleted cursor pages on, an unknown one is a 400).
 8. **State transitions** that progress over time (vector-store files; runs) advance on
    *reads*, never on wall-clock threads: a GET handler calls the module's tick function
    before answering (see ``vector_store_files.tick`` and ``core.Processing``). Extra

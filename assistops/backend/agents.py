@@ -38,7 +38,7 @@ from jsonschema.exceptions import SchemaError
 from pydantic import Field, StrictBool, StrictInt, Tag
 
 from assistops.backend.core import Backend
-from assistops.backend.pagination import paginate, parse_list_query
+from assistops.backend.pagination import page_store, parse_list_query
 from assistops.backend.parsing import Body, invalid, not_found, parse, supported
 from assistops.backend.routing import Call, Reply, Route
 from assistops.backend.rules import Doc, check_metadata, deleted, public, tag_by_type
@@ -603,7 +603,7 @@ def _delete(backend: Backend, call: Call) -> Doc:
 
 def _list(backend: Backend, call: Call) -> Doc:
     q = parse_list_query(call.query, allow_before=False)
-    return paginate([public(d) for d in backend.store.all(KIND)], q)
+    return page_store(backend.store, KIND, q)
 
 
 ROUTES = [

@@ -22,26 +22,28 @@ import inspect
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import anyio.to_thread
-from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from assistops.backend.core import Backend
 from assistops.backend.faults import FaultSpec
+from assistops.backend.parsing import file_too_large
 from assistops.backend.routing import (
     FOUNDRY_API_VERSIONS,
     Call,
     Raw,
     Reply,
     Route,
-    Upload,
     foundry_route,
 )
+from assistops.backend.store import Store
+from assistops.backend.uploads import read_multipart
 from assistops.errors import BackendError
 
 log = logging.getLogger("assistops.backend")
@@ -157,10 +159,16 @@ class BackendApp:
             return _error_response(BackendError(404, f"Invalid URL ({method} {request.url.path})"))
         route, params = match
         try:
-            call = await _read_call(request, route, params)
-            reply = await _invoke(route, self.backend, call)
+            reading = _read_call(
+                request, route, params, self.backend.store, self.backend.upload_bytes_max
+            )
+            async with reading as call:
+                reply = await _invoke(route, self.backend, call)
         except BackendError as error:
             return _error_response(error)
+        except ClientDisconnect:
+            # the client left mid-body (what it sent is already dropped): nobody to answer
+            return Response(status_code=400)
         except Exception:
             log.exception("unhandled error in %s", route.template)
             return _error_response(_INTERNAL)
@@ -202,7 +210,22 @@ async def _invoke(route: Route, backend: Backend, call: Call) -> Reply:
     return reply
 
 
-async def _read_call(request: Request, route: Route, params: dict[str, str]) -> Call:
+# a multipart body larger than the largest upload by more than this cannot be a valid one
+# (the text fields, part headers and boundaries of the SDK's uploads are a few hundred bytes)
+_MULTIPART_OVERHEAD_MAX = 64 * 1024
+
+
+@asynccontextmanager
+async def _read_call(
+    request: Request, route: Route, params: dict[str, str], store: Store, upload_max: int
+) -> AsyncIterator[Call]:
+    """The parsed request; a multipart body's file parts are written to the store as they
+    arrive (:mod:`.uploads`), and what the handler does not keep is removed at the end.
+
+    A body whose declared length is over ``upload_max`` by more than any multipart framing
+    is refused without being parsed, after it is drained: answering while the client is
+    still sending would break its connection, and the SDK retries a broken connection.
+    """
     common: dict[str, Any] = {
         "method": request.method,
         "path": request.url.path,
@@ -213,19 +236,19 @@ async def _read_call(request: Request, route: Route, params: dict[str, str]) -> 
     }
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        fields: dict[str, str] = {}
-        files: dict[str, Upload] = {}
-        async with request.form(max_part_size=64 * 1024 * 1024) as form:
-            for name, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    data = await value.read()
-                    files[name] = Upload(value.filename or "upload", value.content_type or "", data)
-                else:
-                    fields[name] = value
-        return Call(**common, body=None, form=fields, files=files)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > upload_max + _MULTIPART_OVERHEAD_MAX:
+            async for _ in request.stream():
+                pass  # read and dropped, never stored
+            raise file_too_large()
+        parts = read_multipart(request.stream(), content_type, store, upload_max)
+        async with parts as (fields, files):
+            yield Call(**common, body=None, form=fields, files=files)
+        return
     raw = await request.body()
     if not raw.strip():
-        return Call(**common, body={})
+        yield Call(**common, body={})
+        return
     try:
         body = json.loads(raw)
     except ValueError:
@@ -234,7 +257,7 @@ async def _read_call(request: Request, route: Route, params: dict[str, str]) -> 
             "We could not parse the JSON body of your request. The API expects a JSON "
             "payload, but what was sent was not valid JSON.",
         ) from None
-    return Call(**common, body=body)
+    yield Call(**common, body=body)
 
 
 def _to_response(reply: Reply) -> Response:

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from assistops.backend import tools as toolkit
 from assistops.backend.core import Backend
-from assistops.backend.pagination import paginate, parse_list_query
+from assistops.backend.pagination import page_store, parse_list_query
 from assistops.backend.parsing import Body, invalid, not_found, parse, supported
 from assistops.backend.routing import Call, Route
 from assistops.backend.rules import Doc, check_id, check_metadata, deleted, public
@@ -172,7 +172,7 @@ def _delete(backend: Backend, call: Call) -> Doc:
 
 def _list(backend: Backend, call: Call) -> Doc:
     q = parse_list_query(call.query)
-    return paginate([public(d) for d in backend.store.all(KIND)], q)
+    return page_store(backend.store, KIND, q)
 
 
 ROUTES = [

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistops.backend.faults import Faults
 from assistops.backend.store import Clock, IdGenerator, Store
+from assistops.limits import FILE_BYTES_MAX
 
 if TYPE_CHECKING:
     from assistops.backend.streaming import EventLog
@@ -86,6 +87,8 @@ class Backend:
         self.processing = processing or Processing()
         self.faults = Faults()
         self.model = model
+        #: the largest upload taken (the service's 512 MiB; a test may lower it, reset restores)
+        self.upload_bytes_max = FILE_BYTES_MAX
         # resource modules keep extra per-backend state here (cleared by reset)
         self.extras: dict[str, Any] = {}
 
@@ -104,6 +107,7 @@ class Backend:
         self.faults.clear_counts()
         self.processing = Processing()
         self.clock.freeze(None)
+        self.upload_bytes_max = FILE_BYTES_MAX
         self.extras.clear()
 
     def seed(self, seed: int | None, frozen_at: int | None = None) -> None:

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from assistops.backend import files, vector_store_files, vector_stores
 from assistops.backend.core import Backend
-from assistops.backend.pagination import paginate, parse_list_query
+from assistops.backend.pagination import page_store, parse_list_query
 from assistops.backend.parsing import Body, invalid, not_found, parse
 from assistops.backend.routing import Call, Route
 from assistops.backend.rules import (
@@ -167,8 +167,10 @@ def _list_files(backend: Backend, call: Call) -> Doc:
     vector_stores.get_store(backend, vs_id)
     doc = get_batch(backend, vs_id, call.params["batch_id"])
     vector_store_files.tick(backend, vs_id)
-    members = _members(backend, doc)
-    return paginate([public(d) for d in members if wanted in (None, d["status"])], q)
+    where = None if wanted is None else {"status": wanted}
+    return page_store(
+        backend.store, vector_store_files.KIND, q, parent=vs_id, where=where, ids=doc["_file_ids"]
+    )
 
 
 _BATCH = "/vector_stores/{vector_store_id}/file_batches"

@@ -6,18 +6,25 @@ Rules: ``purpose`` is one of ``limits.FILE_PURPOSES``; ``bytes`` is the exact le
 ``expires_at``, after which the file is gone (purged lazily, with its vector-store
 attachments). Content of ``assistants`` and ``user_data`` files cannot be downloaded
 (400), as on the service. Deleting a file detaches it from every vector store.
+
+Size: an upload over ``backend.upload_bytes_max`` (512 MiB, ``limits.FILE_BYTES_MAX``) is
+a 400 "File is too large." (a 4xx the SDK never retries). Content is written to the store
+a chunk at a time as the body arrives (:mod:`.uploads`) and comes back as a stream, so
+neither direction holds a file in memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import Field
+from starlette.responses import StreamingResponse
 
 from assistops.backend.core import Backend
-from assistops.backend.pagination import paginate, parse_list_query
-from assistops.backend.parsing import Body, invalid, not_found, parse
-from assistops.backend.routing import Call, Raw, Route
+from assistops.backend.pagination import page_store, parse_list_query
+from assistops.backend.parsing import Body, file_too_large, invalid, not_found, parse
+from assistops.backend.routing import Call, Route
 from assistops.backend.rules import Doc, check_id, deleted, public
 from assistops.limits import (
     FILE_EXPIRY_SECONDS_MAX,
@@ -56,8 +63,17 @@ def get_file(backend: Backend, file_id: str, param: str = "id") -> Doc:
 
 
 def content(backend: Backend, file_id: str) -> bytes:
-    """The bytes of a stored file (empty if missing)."""
+    """The whole bytes of a stored file (empty if missing), for files small enough to hold.
+
+    Retrieval, search and the model runner read this way; use :func:`content_stream` for
+    anything that may be large.
+    """
     return backend.store.get_blob(file_id) or b""
+
+
+def content_stream(backend: Backend, file_id: str) -> Iterator[bytes]:
+    """The bytes of a stored file, one stored chunk (1 MiB) at a time."""
+    return backend.store.iter_blob(file_id)
 
 
 def create_file(backend: Backend, call: Call) -> Doc:
@@ -70,11 +86,13 @@ def create_file(backend: Backend, call: Call) -> Doc:
     body = parse(CreateFile, fields)
     if upload is None:
         raise invalid("file", "Missing required parameter: 'file'.", "missing_required_parameter")
+    if upload.size > backend.upload_bytes_max:
+        raise file_too_large()
     now = backend.now()
     doc: Doc = {
         "id": backend.new_id(PREFIX),
         "object": "file",
-        "bytes": len(upload.data),
+        "bytes": upload.size,
         "created_at": now,
         "filename": upload.filename,
         "purpose": body.purpose,
@@ -82,8 +100,10 @@ def create_file(backend: Backend, call: Call) -> Doc:
         "expires_at": now + body.expires_after.seconds if body.expires_after else None,
         "status_details": None,
     }
+    # the part's chunks were stored as the body arrived; the file appears with them as its
+    # blob in one transaction
     with backend.store.transaction():
-        backend.store.put_blob(doc["id"], upload.data)
+        backend.store.adopt_blob(upload.blob, doc["id"], upload.size)
         backend.store.insert(KIND, doc)
     return doc
 
@@ -112,9 +132,8 @@ def _expired(backend: Backend, doc: Doc) -> bool:
 def purge_expired(backend: Backend) -> None:
     """Delete files whose ``expires_at`` has passed."""
     with backend.store.transaction():
-        for doc in backend.store.all(KIND):
-            if _expired(backend, doc):
-                _remove(backend, doc["id"])
+        for doc in backend.store.expired(KIND, backend.now()):
+            _remove(backend, doc["id"])
 
 
 def _nest(form: Any) -> dict[str, Any]:
@@ -152,8 +171,8 @@ def _list(backend: Backend, call: Call) -> Doc:
     )
     purge_expired(backend)
     purpose = call.query.get("purpose")
-    docs = [d for d in backend.store.all(KIND) if purpose is None or d["purpose"] == purpose]
-    return paginate([public(d) for d in docs], q)
+    where = None if purpose is None else {"purpose": purpose}
+    return page_store(backend.store, KIND, q, where=where)
 
 
 def _retrieve(backend: Backend, call: Call) -> Doc:
@@ -165,11 +184,17 @@ def _delete(backend: Backend, call: Call) -> Doc:
     return deleted(call.params["file_id"], "file")
 
 
-def _content(backend: Backend, call: Call) -> Raw:
+def _content(backend: Backend, call: Call) -> StreamingResponse:
     doc = get_file(backend, call.params["file_id"])
     if doc["purpose"] in _NOT_DOWNLOADABLE:
         raise invalid(None, f"Not allowed to download files of purpose: {doc['purpose']}")
-    return Raw(content(backend, doc["id"]))
+    size = backend.store.blob_size(doc["id"]) or 0
+    # streamed chunk by chunk (Starlette iterates it in a worker thread): memory stays flat
+    return StreamingResponse(
+        content_stream(backend, doc["id"]),
+        media_type="application/octet-stream",
+        headers={"content-length": str(size)},
+    )
 
 
 ROUTES = [

@@ -21,7 +21,7 @@ from assistops.backend.conversation import (
     require_thread,
 )
 from assistops.backend.core import Backend
-from assistops.backend.pagination import paginate, parse_list_query
+from assistops.backend.pagination import page_store, parse_list_query
 from assistops.backend.parsing import Body, parse
 from assistops.backend.routing import Call, Route
 from assistops.backend.rules import Doc, check_metadata, deleted, public, tag_by_type
@@ -186,11 +186,9 @@ def _list(backend: Backend, call: Call) -> Doc:
     thread_id = call.params["thread_id"]
     query = parse_list_query(call.query)
     require_thread(backend, thread_id)
-    items = backend.store.all(MESSAGE, parent=thread_id)
     run_id = call.query.get("run_id")
-    if run_id:
-        items = [m for m in items if m["run_id"] == run_id]
-    return paginate([public(m) for m in items], query)
+    where = {"run_id": run_id} if run_id else None
+    return page_store(backend.store, MESSAGE, query, parent=thread_id, where=where)
 
 
 def _retrieve(backend: Backend, call: Call) -> Doc:

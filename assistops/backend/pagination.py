@@ -12,21 +12,32 @@ Rules (api-behaviors B.14-24):
 - ``has_more``: more items exist past this page in the direction of travel (towards the
   end for ``after``/no cursor, towards the start for ``before`` alone); never sticky.
 - ``first_id``/``last_id``: ids of this page's first and last item, ``null`` when empty.
-- Filters are applied by the caller before paging.
-- **Unknown cursor** (an id that is not in the filtered list, e.g. deleted): 400
-  ``invalid_request_error`` with ``param`` ``after``/``before`` and code ``invalid_value``.
-  Ids carry no position, so silently returning a page would hide the mistake.
+- Filters apply before paging.
+- **Deleted cursor**: a cursor naming an object deleted since (the clean-up loop
+  ``for a in client.beta.assistants.list(): client.beta.assistants.delete(a.id)`` sends the
+  id it just deleted as the next ``after``) pages on from where that object was: the store
+  keeps each deleted object's position as a tombstone.
+- **Unknown cursor** (an id that was never in this list): 400 ``invalid_request_error``
+  with ``param`` ``after``/``before`` and code ``invalid_value``. It has no position, so
+  silently returning a page would hide the mistake. A cursor naming an object the filter
+  leaves out is not unknown: it has a position, and paging goes on from there.
+
+:func:`page_store` pages in SQL (one keyset query on ``(created_at, seq)``, ``limit + 1``
+rows, whatever the total); every list route uses it. :func:`paginate` pages a list already
+in memory, with the same rules except that a cursor must be in that list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.datastructures import QueryParams
 
 from assistops.backend.parsing import invalid
+from assistops.backend.rules import Doc, public
+from assistops.backend.store import Position, Store
 from assistops.limits import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 
 Order = Literal["asc", "desc"]
@@ -114,12 +125,72 @@ def paginate(items: Sequence[dict[str, Any]], q: ListQuery, *, key: str = "id") 
     }
 
 
+def page_store(
+    store: Store,
+    kind: str,
+    q: ListQuery,
+    *,
+    parent: str = "",
+    where: Mapping[str, Any] | None = None,
+    ids: Collection[str] | None = None,
+    view: Callable[[Doc], Doc] = public,
+) -> dict[str, Any]:
+    """The list envelope for one page of ``kind`` under ``parent``, paged in SQL.
+
+    ``where`` (field → value) and ``ids`` filter before paging; ``view`` turns each stored
+    document of the page into its wire object.
+    """
+    after = _cursor(store, kind, parent, q.after, "after")
+    before = _cursor(store, kind, parent, q.before, "before")
+    ascending = q.order == "asc"
+    # in ascending order "after" is the lower bound; in descending order it is the upper one
+    lower, upper = (after, before) if ascending else (before, after)
+    backwards = q.before is not None and q.after is None
+    rows = store.page(
+        kind,
+        parent=parent,
+        forward=ascending != backwards,
+        above=lower,
+        below=upper,
+        limit=q.limit + 1,  # one more than the page tells whether there is more
+        where=where,
+        ids=ids,
+    )
+    has_more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    if backwards:
+        rows.reverse()  # fetched nearest-first; sent in the requested order
+    data = [view(doc) for doc in rows]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }
+
+
+def _cursor(
+    store: Store, kind: str, parent: str, cursor: str | None, param: str
+) -> Position | None:
+    if cursor is None:
+        return None
+    where = store.position(kind, cursor, parent=parent)
+    if where is None:
+        raise _unknown(cursor, param)
+    return where
+
+
+def _unknown(cursor: str, param: str) -> Exception:
+    return invalid(
+        param,
+        f"Invalid '{param}': no object with id '{cursor}' in this list.",
+        "invalid_value",
+    )
+
+
 def _position(ids: list[str], cursor: str, param: str) -> int:
     try:
         return ids.index(cursor)
     except ValueError:
-        raise invalid(
-            param,
-            f"Invalid '{param}': no object with id '{cursor}' in this list.",
-            "invalid_value",
-        ) from None
+        raise _unknown(cursor, param) from None

@@ -31,6 +31,11 @@ def invalid(param: str | None, message: str, code: str | None = None) -> Backend
     return BackendError(400, message, param=param, code=code)
 
 
+def file_too_large() -> BackendError:
+    """The service's 400 for an upload over the file size limit (``param`` and ``code`` null)."""
+    return BackendError(400, "File is too large.")
+
+
 def not_found(message: str, param: str | None = None) -> BackendError:
     """A 404 ``invalid_request_error`` with a resource-specific message."""
     return BackendError(404, message, param=param)

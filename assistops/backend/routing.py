@@ -10,7 +10,7 @@ by raising :class:`assistops.errors.BackendError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 if TYPE_CHECKING:
     from assistops.backend.core import Backend
+    from assistops.backend.store import Store
 
 #: Foundry classic agents (Azure AI Agent Service) serve the same protocol under a project:
 #: ``/api/projects/<project>/assistants?api-version=v1`` is ``/v1/assistants``.
@@ -37,11 +38,26 @@ def foundry_route(path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Upload:
-    """One file part of a multipart body, fully read."""
+    """One file part of a multipart body, already in the store as uncommitted chunks.
+
+    A handler keeps it with ``store.adopt_blob(upload.blob, file_id, upload.size)``; chunks
+    not adopted are removed when the request ends (:mod:`.uploads`).
+    """
 
     filename: str
     content_type: str
-    data: bytes
+    store: Store
+    blob: str  # the id its chunks are stored under
+    size: int
+
+    def chunks(self) -> Iterator[bytes]:
+        """The part's bytes, one stored chunk at a time."""
+        return self.store.iter_chunks(self.blob)
+
+    @property
+    def data(self) -> bytes:
+        """The whole part in memory: for small parts only."""
+        return b"".join(self.chunks())
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from assistops.backend.conversation import STEP, require_run
 from assistops.backend.core import Backend
-from assistops.backend.pagination import paginate, parse_list_query
+from assistops.backend.pagination import page_store, parse_list_query
 from assistops.backend.parsing import not_found
 from assistops.backend.routing import Call, Route
 from assistops.backend.rules import Doc
@@ -22,8 +22,9 @@ def _list(backend: Backend, call: Call) -> Doc:
     query = parse_list_query(call.query)
     run = require_run(backend, call.params["thread_id"], call.params["run_id"])
     include = include_of(call)
-    steps = [step_view(s, include) for s in backend.store.all(STEP, parent=run["id"])]
-    return paginate(steps, query)
+    return page_store(
+        backend.store, STEP, query, parent=run["id"], view=lambda s: step_view(s, include)
+    )
 
 
 def _retrieve(backend: Backend, call: Call) -> Doc:

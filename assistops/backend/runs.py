@@ -28,7 +28,7 @@ from assistops.backend.conversation import (
 )
 from assistops.backend.core import Backend
 from assistops.backend.messages import CreateMessage, add_message
-from assistops.backend.pagination import paginate, parse_list_query
+from assistops.backend.pagination import page_store, parse_list_query
 from assistops.backend.parsing import Body, invalid, parse
 from assistops.backend.routing import Call, Route
 from assistops.backend.rules import Doc, check_metadata, public
@@ -171,7 +171,7 @@ def new_run(
         "tool_choice": tool_choice,
         "parallel_tool_calls": request.parallel_tool_calls,
         "response_format": _pick(response_format, assistant.get("response_format"), "auto"),
-        "_run_index": len(backend.store.all(RUN, parent=thread_id)),
+        "_run_index": backend.store.count(RUN, parent=thread_id),
         "_include": [],
     }
 
@@ -277,8 +277,13 @@ def _list(backend: Backend, call: Call) -> Doc:
     thread_id = call.params["thread_id"]
     query = parse_list_query(call.query)
     require_thread(backend, thread_id)
-    runs = [expire_if_overdue(backend, r) for r in backend.store.all(RUN, parent=thread_id)]
-    return paginate([public(r) for r in runs], query)
+    return page_store(
+        backend.store,
+        RUN,
+        query,
+        parent=thread_id,
+        view=lambda r: public(expire_if_overdue(backend, r)),
+    )
 
 
 def _retrieve(backend: Backend, call: Call) -> Doc:

@@ -16,7 +16,7 @@ from typing import Any
 
 from assistops.backend import files, vector_stores
 from assistops.backend.core import Backend
-from assistops.backend.pagination import paginate, parse_list_query
+from assistops.backend.pagination import page_store, parse_list_query
 from assistops.backend.parsing import Body, invalid, not_found, parse, supported
 from assistops.backend.routing import Call, Route
 from assistops.backend.rules import (
@@ -121,9 +121,7 @@ def tick(backend: Backend, vs_id: str) -> None:
     """One read of the store: in-progress files count down and finish after N reads."""
     with backend.store.transaction():
         changed = False
-        for doc in backend.store.all(KIND, parent=vs_id):
-            if doc["status"] != "in_progress":
-                continue
+        for doc in backend.store.all(KIND, parent=vs_id, where={"status": "in_progress"}):
             if doc["_reads_left"] <= 0:
                 _finish(backend, doc)
             else:
@@ -219,8 +217,8 @@ def _list(backend: Backend, call: Call) -> Doc:
     wanted = status_filter(call)
     vector_stores.get_store(backend, vs_id)
     tick(backend, vs_id)
-    docs = backend.store.all(KIND, parent=vs_id)
-    return paginate([public(d) for d in docs if wanted in (None, d["status"])], q)
+    where = None if wanted is None else {"status": wanted}
+    return page_store(backend.store, KIND, q, parent=vs_id, where=where)
 
 
 def _content(backend: Backend, call: Call) -> Doc:

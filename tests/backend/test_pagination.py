@@ -77,11 +77,27 @@ def test_limit_and_order_validation(client: openai.OpenAI, seven: list[str]) -> 
     assert order.value.body["param"] == "order"  # type: ignore[index]
 
 
-def test_unknown_cursor_is_a_400(client: openai.OpenAI, seven: list[str]) -> None:
+def test_a_deleted_cursor_pages_on_from_where_it_was(
+    client: openai.OpenAI, seven: list[str]
+) -> None:
     client.beta.assistants.delete(seven[3])
-    with pytest.raises(openai.BadRequestError) as info:
-        client.beta.assistants.list(after=seven[3])
-    assert (info.value.body["param"], info.value.code) == ("after", "invalid_value")  # type: ignore[index]
+    after = client.beta.assistants.list(after=seven[3], order="asc")
+    assert [a.id for a in after.data] == seven[4:]
+    before = client.beta.assistants.list(before=seven[3], order="asc", limit=2)
+    assert [a.id for a in before.data] == seven[1:3]
+    assert before.has_more is True
+    desc = client.beta.assistants.list(after=seven[3])
+    assert [a.id for a in desc.data] == seven[:3][::-1]
+
+
+def test_a_cursor_never_in_the_list_is_a_400(client: openai.OpenAI, seven: list[str]) -> None:
+    for param in ("after", "before"):
+        with pytest.raises(openai.BadRequestError) as info:
+            client.beta.assistants.list(**{param: "asst_" + "0" * 24})  # type: ignore[arg-type]
+        assert (info.value.body["param"], info.value.code) == (param, "invalid_value")  # type: ignore[index]
+    store = client.vector_stores.create()
+    with pytest.raises(openai.BadRequestError):  # an id of another list has no place in this one
+        client.beta.assistants.list(after=store.id)
 
 
 def test_filters_apply_before_paging(client: openai.OpenAI, control: BackendControl) -> None:
