@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openai
 import pytest
-from conftest import make_client
 
 from assistops.backend import BackendControl, RunningBackend
 
@@ -204,7 +204,7 @@ def test_a_file_the_declaration_allows_is_uploaded_and_nothing_else(
     result = run("apply", "-C", root, "-e", "prod", "--auto-approve")
 
     assert result.exit_code == 0, result.output
-    uploaded = make_client(backend, api_key=KEY).files.list()
+    uploaded = openai.OpenAI(base_url=backend.base_url, api_key=KEY).files.list()
     names = sorted(f.filename.split(".", 3)[3] for f in uploaded)  # demo.prod.<sha16>.<name>
     assert names == ["ca.pem", "intro.md", "setup.md"], names
 
