@@ -44,7 +44,7 @@ AttributeValue = str | int | float | bool
 UPLOAD = Phase(10, "upload files")
 #: How much of a file is read at a time to hash it before its upload.
 UPLOAD_CHUNK_BYTES = 1 << 20
-DELETE_FILES = Phase(90, "delete files")
+DELETE_FILES = Phase(90, "delete files", removes=True)
 
 
 def file_address(owner: str, path: str) -> str:
@@ -151,6 +151,10 @@ class UploadFile(StepBase):
     def addresses(self) -> set[str]:
         """The file it is addressed to and every other file with the same content."""
         return {self.address, *self.serves}
+
+    def provides(self) -> set[str]:
+        """The reference ``sha:<sha256>`` that stores and assistants use."""
+        return {self.address, f"sha:{self.sha256}"}
 
     def run(self, ctx: ApplyContext) -> None:
         """Upload the content, checking it is still what the plan hashed; both passes read the
