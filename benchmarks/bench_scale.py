@@ -1,6 +1,7 @@
 """Apply at scale: the speedup curve of ``--concurrency``, the client's CPU, requests vs bound.
 
     python benchmarks/bench_scale.py [--runs N] [--quick] [--latency MS] [--output PATH]
+                                     [--assistops PATH]
 
 A generated project (``bench_projects.synthetic_project``: 200 assistants, 20 stores of 100
 files, the first third of the assistants searching a store; ``--quick``: 50, 5 x 20) is applied
@@ -20,7 +21,9 @@ backend; the medians are reported with:
   stay at the bound, and every apply must end verified, or the script stops.
 
 The machine may be shared: the load average before and after is printed with the results, and
-the minimum and maximum of the runs beside each median.
+the minimum and maximum of the runs beside each median. ``--assistops`` runs another build's
+``assistops`` script (an older checkout's virtualenv) for a before/after on the same machine;
+its default concurrency is read from its ``apply --help``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import argparse
 import math
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -44,10 +48,9 @@ from bench_engine import Bound, Run, apply_bound, apply_rounds, list_rounds, ove
 from bench_projects import ENVIRONMENT, KEY_ENV, Shape, Spec, synthetic_project
 
 from assistops.backend import BackendControl
-from assistops.engine.options import DEFAULT_CONCURRENCY
 
 HERE = Path(__file__).resolve().parent
-ASSISTOPS = Path(sys.executable).parent / "assistops"
+ASSISTOPS = Path(sys.executable).parent / "assistops"  # --assistops changes it
 FULL = Spec("scale", 200, 20, 100, 0)
 QUICK = Spec("scale-quick", 50, 5, 20, 0)
 CONCURRENCY = (1, 2, 4, 8, 16, 32)
@@ -86,6 +89,17 @@ class Measured:
     def cpu(self) -> float:
         """Median client CPU, seconds."""
         return statistics.median(self.cpus)
+
+
+def default_concurrency() -> int:
+    """The ``--concurrency`` default of the ``assistops`` being measured (its help says it)."""
+    text = subprocess.run(
+        [str(ASSISTOPS), "apply", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"--concurrency.*?\[default:\s*(\d+)", text, re.S)
+    if found is None:
+        raise RuntimeError(f"{ASSISTOPS} apply --help names no default concurrency")
+    return int(found.group(1))
 
 
 class Server:
@@ -146,7 +160,8 @@ def apply_once(shape: Shape, control: BackendControl, latency: int, concurrency:
 def measure(shape: Shape, control: BackendControl, args: argparse.Namespace) -> list[Measured]:
     """Every concurrency, ``args.runs`` times each, round robin (noise spreads evenly)."""
     rows = [Measured(f"{c}", c) for c in args.concurrency]
-    rows.append(Measured(f"default ({DEFAULT_CONCURRENCY})", DEFAULT_CONCURRENCY))
+    default = default_concurrency()
+    rows.append(Measured(f"default ({default})", default))
     for n in range(args.runs):
         for row in rows:
             flag = None if row.label.startswith("default") else row.concurrency
@@ -172,6 +187,15 @@ def check_bound(rows: list[Measured], bound: Bound) -> None:
                 raise RuntimeError(f"c={row.label}: requests off the bound: {off}")
 
 
+def version() -> str:
+    """``assistops --version`` of the script measured, and the commit of this checkout."""
+    shown = subprocess.run([str(ASSISTOPS), "--version"], capture_output=True, text=True).stdout
+    commit = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"({shown.strip()}; benchmarks at {commit or 'unknown'})"
+
+
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
     """A Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -189,7 +213,7 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
         "# Apply at scale: concurrency, client CPU, requests",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `{command}` (repository "
-        "root, project virtualenv)",
+        f"root, project virtualenv); measured: `{ASSISTOPS}` {version()}",
         f"- Machine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}; load average {loads}",
         f"- Project: {shape.describe()}; `assistops serve --db :memory:` in another process, "
@@ -249,7 +273,9 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
 def main(argv: list[str] | None = None) -> int:
     """Measure, check, print and write."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=3, help="runs per concurrency (median)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per concurrency, median (3; --quick: 1)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smaller project, 1 run each")
     parser.add_argument("--latency", type=int, default=20, help="injected ms per request")
     parser.add_argument(
@@ -259,14 +285,22 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated (default 1,2,4,8,16,32; the default concurrency is added)",
     )
     parser.add_argument(
+        "--assistops",
+        type=Path,
+        default=ASSISTOPS,
+        help="the assistops script to measure (default: the one beside this python)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
         help="where to write (default: benchmarks/RESULTS-scale.md; none with --quick)",
     )
     args = parser.parse_args(argv)
-    if args.quick and "--runs" not in " ".join(argv or sys.argv):
-        args.runs = 1
+    global ASSISTOPS  # one script is measured per run
+    ASSISTOPS = args.assistops
+    if args.runs is None:
+        args.runs = 1 if args.quick else 3
     if 1 not in args.concurrency:
         args.concurrency = (1, *args.concurrency)
     output = args.output or (None if args.quick else HERE / "RESULTS-scale.md")

@@ -21,10 +21,11 @@ every step is idempotent against a fresh plan, so running apply again converges.
 from __future__ import annotations
 
 import heapq
+import queue
 import re
 import threading
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,15 +106,19 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
     if unknown:
         raise PlanError(f"apply does not know the steps {unknown}")
     width = max(1, options.concurrency)
-    writer.limit(width)
+    before = writer.limit(width)  # plans read at their own width again afterwards
     forward = [s for s in plan.steps if not phase_of[type(s)].removes]
-    with ThreadPoolExecutor(max_workers=width) as pool:
-        run = _Run(pool, width, visitor, result)
-        run.graph(forward, _dependencies(forward))
-        for phase, types in PHASES:
-            if phase.removes:
-                steps = [s for s in plan.steps if type(s) in types]
-                run.graph(steps, [set() for _ in steps])
+    try:
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            run = _Run(pool, width, visitor, result)
+            run.graph(forward, _dependencies(forward))
+            for phase, types in PHASES:
+                if phase.removes:
+                    steps = [s for s in plan.steps if type(s) in types]
+                    run.graph(steps, [set() for _ in steps])
+    finally:
+        if before is not None:
+            writer.limit(before)
     result.created = dict(visitor.registry)
     return result
 
@@ -140,7 +145,11 @@ def _dependencies(steps: list[Step]) -> list[set[int]]:
 
 
 class _Run:
-    """Runs graphs of steps on one pool: each step once what it waits for is done."""
+    """Runs graphs of steps on one pool: each step once what it waits for is done.
+
+    Workers report each finished step on a queue (one put per step), so the loop that hands
+    out steps wakes once per step instead of locking every future in flight each time.
+    """
 
     def __init__(
         self, pool: ThreadPoolExecutor, width: int, visitor: _Visitor, result: ApplyResult
@@ -150,6 +159,15 @@ class _Run:
         self.visitor = visitor
         self.result = result
         self.started: set[Phase] = set()
+        self.finished: queue.SimpleQueue[tuple[int, BaseException | None]] = queue.SimpleQueue()
+
+    def _task(self, i: int, step: Step) -> None:
+        try:
+            self.visitor.visit(step)
+        except BaseException as exc:  # reported to the loop, which stops the run
+            self.finished.put((i, exc))
+        else:
+            self.finished.put((i, None))
 
     def graph(self, steps: list[Step], waits_for: list[set[int]]) -> None:
         """Run ``steps``; the first failure (or Ctrl-C) stops it as ``ApplyError``."""
@@ -164,7 +182,7 @@ class _Run:
         # later phases first (they finish a chain), then plan order
         ready = [(-type(s).phase.rank, i) for i, s in enumerate(steps) if not waiting[i]]
         heapq.heapify(ready)
-        running: dict[Future[None], int] = {}
+        running: set[int] = set()
         while ready or running:
             while ready and len(running) < self.width:
                 _, i = heapq.heappop(ready)
@@ -172,9 +190,12 @@ class _Run:
                 if phase not in self.started:
                     self.started.add(phase)
                     self.visitor.emit(Event("phase", message=phase.label, total=per_phase[phase]))
-                running[self.pool.submit(self.visitor.visit, steps[i])] = i
+                running.add(i)
+                self.pool.submit(self._task, i, steps[i])
             try:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                reports = [self.finished.get()]
+                while not self.finished.empty():
+                    reports.append(self.finished.get())
             except KeyboardInterrupt:
                 self._stop(steps, running)
                 raise ApplyError(
@@ -182,10 +203,9 @@ class _Run:
                     "run 'assistops apply' again to finish",
                     self.result,
                 ) from None
-            failures = []
-            for future in finished:
-                i = running.pop(future)
-                exc = future.exception()
+            failures: list[tuple[Step, BaseException]] = []
+            for i, exc in reports:
+                running.discard(i)
                 if exc is not None:
                     failures.append((steps[i], exc))
                     continue
@@ -198,24 +218,19 @@ class _Run:
                 failures += self._stop(steps, running)
                 step, exc = failures[0]
                 more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-                self.result.created = dict(self.visitor.registry)
-                raise ApplyError(
-                    _failure(step, exc, more, len(self.result.done)), self.result
-                ) from exc
+                message = _failure(step, exc, more, len(self.result.done))
+                raise ApplyError(message, self.result) from exc
 
-    def _stop(
-        self, steps: list[Step], running: dict[Future[None], int]
-    ) -> list[tuple[Step, BaseException]]:
+    def _stop(self, steps: list[Step], running: set[int]) -> list[tuple[Step, BaseException]]:
         """Let the steps in flight finish; keep what they did; return their failures."""
-        wait(running)
         failures: list[tuple[Step, BaseException]] = []
-        for future, i in running.items():
-            exc = future.exception()
+        while running:
+            i, exc = self.finished.get()
+            running.discard(i)
             if exc is None:
                 self.result.done.append(steps[i])
             else:
                 failures.append((steps[i], exc))
-        running.clear()
         self.result.created = dict(self.visitor.registry)
         return failures
 

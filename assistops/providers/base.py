@@ -17,8 +17,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from assistops.providers.limiter import AdaptiveLimiter
-
 Json = dict[str, Any]
 
 
@@ -82,9 +80,10 @@ class Reader(ABC):
 class Writer(Reader):
     """Read and write access, held only by apply."""
 
-    def limit(self, width: int) -> AdaptiveLimiter | None:
+    def limit(self, width: int) -> int | None:
         """At most ``width`` calls in flight from now on, fewer for a while after a rate
-        limit; returns the limiter (None for a writer that sends no requests)."""
+        limit (``limiter.py``); returns the width it replaces (None for a writer that sends
+        no requests)."""
         return None
 
     @abstractmethod

@@ -112,10 +112,12 @@ class OpenAIProvider(Writer):
 
     # --- error translation ----------------------------------------------------------------
 
-    def limit(self, width: int) -> AdaptiveLimiter:
-        """At most ``width`` calls in flight from now on (a rate limit lowers it for a while)."""
+    def limit(self, width: int) -> int:
+        """At most ``width`` calls in flight from now on (a rate limit lowers it for a while);
+        returns the ceiling it replaces."""
+        before = self.limiter.ceiling
         self.limiter.resize(width)
-        return self.limiter
+        return before
 
     def _call(self, fn: Callable[[], T]) -> T:
         """Run one SDK call in a slot of the limiter. A 429 rate limit gives the slot back,
