@@ -187,6 +187,15 @@ def check_bound(rows: list[Measured], bound: Bound) -> None:
                 raise RuntimeError(f"c={row.label}: requests off the bound: {off}")
 
 
+def earlier(path: Path) -> list[str]:
+    """The date, build and table of a file an earlier run wrote, as a section of this one."""
+    text = path.read_text(encoding="utf-8").splitlines()
+    about = [line for line in text if line.startswith(("- Date:", "- Machine:"))]
+    start = next(i for i, line in enumerate(text) if line.startswith("| concurrency"))
+    end = next((i for i in range(start, len(text)) if not text[i].startswith("|")), len(text))
+    return [f"## Before, measured the same way ({path.name})", "", *about, "", *text[start:end]]
+
+
 def version() -> str:
     """``assistops --version`` of the script measured, and the commit of this checkout."""
     shown = subprocess.run([str(ASSISTOPS), "--version"], capture_output=True, text=True).stdout
@@ -252,6 +261,8 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
         "what the apply before this change could reach at best: each phase waited for the "
         "previous one.",
     ]
+    if args.compare is not None:
+        lines += ["", *earlier(args.compare)]
     if not args.quick and args.latency == 20:
         lines += [
             "",
@@ -272,6 +283,7 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, check, print and write."""
+    global ASSISTOPS  # one script is measured per run
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--runs", type=int, default=None, help="runs per concurrency, median (3; --quick: 1)"
@@ -291,13 +303,18 @@ def main(argv: list[str] | None = None) -> int:
         help="the assistops script to measure (default: the one beside this python)",
     )
     parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="a file an earlier run wrote (another build, --assistops): shown as 'before'",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
         help="where to write (default: benchmarks/RESULTS-scale.md; none with --quick)",
     )
     args = parser.parse_args(argv)
-    global ASSISTOPS  # one script is measured per run
     ASSISTOPS = args.assistops
     if args.runs is None:
         args.runs = 1 if args.quick else 3
