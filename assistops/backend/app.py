@@ -79,10 +79,21 @@ class BackendApp:
         response: Response | None
         if path.startswith("/__assistops/"):
             response = await self._serve(request, self._control, path)
-        elif (route := foundry_route(path)) is not None:
-            response = await self._serve_v1(request, send, route, foundry=True)
-        else:
-            response = await self._serve_v1(request, send, path)
+            await self._send(response, request_id, scope, receive, send)
+            return
+        try:  # a /v1 request is in flight (faults.record) until its answer is sent
+            if (route := foundry_route(path)) is not None:
+                response = await self._serve_v1(request, send, route, foundry=True)
+            else:
+                response = await self._serve_v1(request, send, path)
+            await self._send(response, request_id, scope, receive, send)
+        finally:
+            self.backend.faults.leave()
+
+    @staticmethod
+    async def _send(
+        response: Response | None, request_id: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         if response is None:
             return  # connection dropped on purpose
         response.headers["x-request-id"] = request_id

@@ -9,7 +9,10 @@ POST      /__assistops/seed           ``{"seed": int|null, "frozen_at": int|null
                                       (and ``created_at``) become deterministic
 POST      /__assistops/clock          ``{"advance": seconds}``: move time forward
 GET       /__assistops/requests       ``{"total": n, "routes": {template: n}}``
-DELETE    /__assistops/requests       counts back to zero
+GET       /__assistops/requests/log   ``{"requests": [{route, at, in_flight}, ...]}``: each
+                                      request in arrival order, with the server's clock and
+                                      how many were in flight (itself included)
+DELETE    /__assistops/requests       counts and log back to zero
 POST      /__assistops/faults         arm a fault (see :mod:`assistops.backend.faults`)
 GET       /__assistops/faults         the armed faults with ``seen``/``fired`` counts
 DELETE    /__assistops/faults         disarm all faults
@@ -76,6 +79,10 @@ def _requests(backend: Backend, call: Call) -> dict[str, Any]:
     return backend.faults.counts()
 
 
+def _request_log(backend: Backend, call: Call) -> dict[str, Any]:
+    return {"requests": backend.faults.log()}
+
+
 def _clear_requests(backend: Backend, call: Call) -> dict[str, Any]:
     backend.faults.clear_counts()
     return {"ok": True}
@@ -115,6 +122,7 @@ ROUTES: list[Route] = [
     _route("POST", "/seed", _seed),
     _route("POST", "/clock", _clock),
     _route("GET", "/requests", _requests),
+    _route("GET", "/requests/log", _request_log),
     _route("DELETE", "/requests", _clear_requests),
     _route("POST", "/faults", _add_fault),
     _route("GET", "/faults", _faults),

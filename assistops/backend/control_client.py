@@ -39,8 +39,14 @@ class BackendControl:
         counts["total"] = data["total"]
         return counts
 
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every request since the counts were cleared, in arrival order: ``route``, ``at``
+        (the server's monotonic clock, seconds) and ``in_flight`` (itself included)."""
+        log: list[dict[str, Any]] = self._call("GET", "requests/log")["requests"]
+        return log
+
     def clear_requests(self) -> None:
-        """Counts back to zero."""
+        """Counts (and the log) back to zero."""
         self._call("DELETE", "requests")
 
     def add_fault(

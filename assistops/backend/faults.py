@@ -19,6 +19,7 @@ calls 2..4. Kinds:
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Literal
 
@@ -66,18 +67,40 @@ class _Armed:
 
 
 class Faults:
-    """The armed faults and the per-route request counts; thread-safe."""
+    """The armed faults, the per-route request counts and the log of arrivals; thread-safe.
+
+    The log has one entry per request, in arrival order: its route, when it arrived (the
+    server's monotonic clock, seconds) and how many requests were in flight then, itself
+    included: what a client's concurrency looks like from the server.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._armed: list[_Armed] = []
         self._counts: Counter[str] = Counter()
+        self._in_flight = 0
+        self._log: list[dict[str, object]] = []
 
     def record(self, template: str) -> list[FaultSpec]:
-        """Count one call to ``template`` and return the faults it triggers."""
+        """Count one call to ``template`` (in flight until :meth:`leave`) and return the
+        faults it triggers."""
         with self._lock:
             self._counts[template] += 1
+            self._in_flight += 1
+            self._log.append(
+                {"route": template, "at": time.monotonic(), "in_flight": self._in_flight}
+            )
             return [a.spec for a in self._armed if a.hit(template)]
+
+    def leave(self) -> None:
+        """A recorded call was answered (or dropped)."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def log(self) -> list[dict[str, object]]:
+        """Every request since the counts were cleared, in arrival order."""
+        with self._lock:
+            return list(self._log)
 
     def add(self, spec: FaultSpec) -> None:
         """Arm a fault; its call numbering starts now."""
@@ -101,6 +124,7 @@ class Faults:
             return {"total": sum(routes.values()), "routes": routes}
 
     def clear_counts(self) -> None:
-        """Start counting from zero."""
+        """Start counting (and logging) from zero."""
         with self._lock:
             self._counts.clear()
+            self._log.clear()

@@ -22,16 +22,17 @@ from assistops.cli.options import (
     target_option,
 )
 from assistops.cli.plan import target_note
-from assistops.engine.options import Event
+from assistops.engine.options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, Event
 from assistops.engine.plan import Plan
 from assistops.errors import PlanError
 from assistops.output import plan_document, render_compact, render_text
 
 
 class Reporter:
-    """Shows apply's progress on stderr, one line per step as each one finishes, its indexing
+    """Shows apply's progress on stderr: a line when a phase starts (phases overlap: a step
+    starts once what it needs is done), one line per step as each one finishes, its indexing
     included (``attach files: vector_store.docs (4/4 files indexed)``); on a terminal a bar per
-    store while it indexes.
+    store while it indexes. Events come one at a time (apply serializes them).
 
     The live display starts with the first event, that is after the confirmation prompt: a
     display running during the prompt would redraw over what the person types.
@@ -77,7 +78,7 @@ class Reporter:
                 self._bar(event)
             return
         if event.kind == "phase":
-            self.console.print(f"- {event.message} ({event.total})", markup=False)
+            self._line(f"- {event.message} ({event.total})")
         elif event.kind == "step":
             line = f"  {event.message}: {event.address}"
             if event.address in self.indexed:
@@ -85,7 +86,16 @@ class Reporter:
                 line += f" ({done}/{total} files indexed)"
                 if self.progress is not None and event.address in self.tasks:
                     self.progress.remove_task(self.tasks.pop(event.address))
-            self.console.print(line, markup=False)
+            self._line(line)
+
+    def _line(self, text: str) -> None:
+        """One line of plain text. While a bar is shown rich must draw it (the bar is redrawn
+        below); otherwise it is written as is: thousands of steps would spend more CPU in
+        rich's rendering than in their calls."""
+        if self.progress is not None:
+            self.console.print(text, markup=False, highlight=False)
+        else:
+            self.console.file.write(text + "\n")
 
 
 def _confirm(*, auto_approve: bool, saved: bool, verb: str, fmt: str) -> api.ConfirmFn:
@@ -251,10 +261,10 @@ def apply_flags(func: F) -> F:
     )(func)
     func = click.option(
         "--concurrency",
-        type=click.IntRange(1, 32),
-        default=4,
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=DEFAULT_CONCURRENCY,
         show_default=True,
-        help="Independent calls in flight at once.",
+        help="Independent calls in flight at once; a rate limit (429) halves it for a while.",
     )(func)
     return func
 

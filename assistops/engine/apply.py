@@ -1,19 +1,31 @@
-"""plan -> changes: visit the plan's steps phase by phase with a writer.
+"""plan -> changes: run the plan's steps with a writer, each as soon as what it needs is done.
 
-Phases (from the registry of kinds) run in dependency order (uploads, stores, attach + index,
-assistants, then deletions in reverse); the steps of one phase are independent and run
-concurrently up to a bound. Each step runs itself (``StepBase.run``) against this visitor. Anything
-apply creates is recorded in a registry, so later steps resolve ``${vector_store.x}`` and
-``${sha:...}`` references to ids. A failure or an interrupt lets in-flight calls finish, starts
-nothing new, and reports what was done: every step is idempotent against a fresh plan, so
-running apply again converges.
+The steps that create and update (uploads, stores, attach + index, assistants, agents, a
+release) form a graph: a step waits for the steps of a lower phase that provide what it points
+at (``StepBase.needs``/``provides``: the upload of a ``${sha:...}``, the store it searches,
+created, updated and indexed), and nothing else. An assistant that uses no store starts at
+once; stores are created while files upload; a store is indexed as soon as its own files are
+uploaded. Among the steps that are ready, the later phase goes first (what finishes a chain
+frees what waits on it), then plan order. The phases that remove (detach, retire, delete) run
+after all of that, one after the other in their order, so nothing is removed before what
+replaces it is in place.
+
+At most ``concurrency`` steps run at once, and the writer holds at most that many calls in
+flight (fewer for a while after a rate limit: ``providers/limiter.py``). Each step runs itself
+(``StepBase.run``) against this visitor. Anything apply creates is recorded in a registry, so
+later steps resolve ``${vector_store.x}`` and ``${sha:...}`` references to ids. A failure or an
+interrupt lets the steps in flight finish, starts nothing new, and reports what was done:
+every step is idempotent against a fresh plan, so running apply again converges.
 """
 
 from __future__ import annotations
 
+import heapq
+import queue
 import re
 import threading
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +33,7 @@ from typing import Any
 from assistops.engine.options import ApplyOptions, Event
 from assistops.engine.plan import PHASES, Plan, Step
 from assistops.errors import ApplyError, PlanError
+from assistops.kinds.base import Phase
 from assistops.providers.base import Writer
 
 __all__ = ["ApplyError", "ApplyOptions", "ApplyResult", "Event", "apply_plan"]
@@ -48,10 +61,13 @@ class _Visitor:
         self.poll_max = options.poll_max
         self.registry: dict[str, str] = {}
         self.lock = threading.Lock()
+        self._events = threading.Lock()
 
     def emit(self, event: Event) -> None:
+        # one event at a time: whoever displays them need not be thread-safe
         if self.options.on_event is not None:
-            self.options.on_event(event)
+            with self._events:
+                self.options.on_event(event)
 
     def progress(self, address: str, done: int, total: int) -> None:
         self.emit(Event("index", address, "indexing", done, total))
@@ -85,52 +101,138 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
     """Carry out ``plan``; raise ApplyError (what was done, what failed) on the first failure."""
     visitor = _Visitor(writer, root, options)
     result = ApplyResult()
-    known = {t for _, types in PHASES for t in types}
-    unknown = [s.op for s in plan.steps if type(s) not in known]
+    phase_of = {t: phase for phase, types in PHASES for t in types}
+    unknown = [s.op for s in plan.steps if type(s) not in phase_of]
     if unknown:
         raise PlanError(f"apply does not know the steps {unknown}")
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        for phase, types in PHASES:
-            steps = [s for s in plan.steps if type(s) in types]
-            if not steps:
-                continue
-            visitor.emit(Event("phase", message=phase.label, total=len(steps)))
-            futures: dict[Future[None], Step] = {pool.submit(visitor.visit, s): s for s in steps}
+    width = max(1, options.concurrency)
+    before = writer.limit(width)  # plans read at their own width again afterwards
+    forward = [s for s in plan.steps if not phase_of[type(s)].removes]
+    try:
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            run = _Run(pool, width, visitor, result)
+            run.graph(forward, _dependencies(forward))
+            for phase, types in PHASES:
+                if phase.removes:
+                    steps = [s for s in plan.steps if type(s) in types]
+                    run.graph(steps, [set() for _ in steps])
+    finally:
+        if before is not None:
+            writer.limit(before)
+    result.created = dict(visitor.registry)
+    return result
+
+
+def _dependencies(steps: list[Step]) -> list[set[int]]:
+    """For each step, the indexes of the steps it waits for: those of a lower phase that
+    provide something it needs."""
+    providers: dict[str, list[int]] = defaultdict(list)
+    for i, step in enumerate(steps):
+        for token in step.provides():
+            providers[token].append(i)
+    out: list[set[int]] = []
+    for step in steps:
+        rank = type(step).phase.rank
+        out.append(
+            {
+                j
+                for token in step.needs()
+                for j in providers.get(token, ())
+                if type(steps[j]).phase.rank < rank
+            }
+        )
+    return out
+
+
+class _Run:
+    """Runs graphs of steps on one pool: each step once what it waits for is done.
+
+    Workers report each finished step on a queue (one put per step), so the loop that hands
+    out steps wakes once per step instead of locking every future in flight each time.
+    """
+
+    def __init__(
+        self, pool: ThreadPoolExecutor, width: int, visitor: _Visitor, result: ApplyResult
+    ) -> None:
+        self.pool = pool
+        self.width = width
+        self.visitor = visitor
+        self.result = result
+        self.started: set[Phase] = set()
+        self.finished: queue.SimpleQueue[tuple[int, BaseException | None]] = queue.SimpleQueue()
+
+    def _task(self, i: int, step: Step) -> None:
+        try:
+            self.visitor.visit(step)
+        except BaseException as exc:  # reported to the loop, which stops the run
+            self.finished.put((i, exc))
+        else:
+            self.finished.put((i, None))
+
+    def graph(self, steps: list[Step], waits_for: list[set[int]]) -> None:
+        """Run ``steps``; the first failure (or Ctrl-C) stops it as ``ApplyError``."""
+        waiting = [len(w) for w in waits_for]
+        unblocks: list[list[int]] = [[] for _ in steps]
+        for i, deps in enumerate(waits_for):
+            for j in deps:
+                unblocks[j].append(i)
+        per_phase: dict[Phase, int] = defaultdict(int)
+        for step in steps:
+            per_phase[type(step).phase] += 1
+        # later phases first (they finish a chain), then plan order
+        ready = [(-type(s).phase.rank, i) for i, s in enumerate(steps) if not waiting[i]]
+        heapq.heapify(ready)
+        running: set[int] = set()
+        while ready or running:
+            while ready and len(running) < self.width:
+                _, i = heapq.heappop(ready)
+                phase = type(steps[i]).phase
+                if phase not in self.started:
+                    self.started.add(phase)
+                    self.visitor.emit(Event("phase", message=phase.label, total=per_phase[phase]))
+                running.add(i)
+                self.pool.submit(self._task, i, steps[i])
             try:
-                finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+                reports = [self.finished.get()]
+                while not self.finished.empty():
+                    reports.append(self.finished.get())
             except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
-                wait(futures)
-                result.done.extend(
-                    s
-                    for f, s in futures.items()
-                    if f.done() and not f.cancelled() and f.exception() is None
-                )
-                result.created = dict(visitor.registry)
+                self._stop(steps, running)
                 raise ApplyError(
                     "interrupted: the calls in flight finished and nothing new was started; "
                     "run 'assistops apply' again to finish",
-                    result,
+                    self.result,
                 ) from None
-            failures = [(futures[f], f.exception()) for f in finished if f.exception()]
+            failures: list[tuple[Step, BaseException]] = []
+            for i, exc in reports:
+                running.discard(i)
+                if exc is not None:
+                    failures.append((steps[i], exc))
+                    continue
+                self.result.done.append(steps[i])
+                for k in unblocks[i]:
+                    waiting[k] -= 1
+                    if not waiting[k]:
+                        heapq.heappush(ready, (-type(steps[k]).phase.rank, k))
             if failures:
-                for f in pending:
-                    f.cancel()
-                wait(pending)
-                result.done.extend(
-                    futures[f]
-                    for f in futures
-                    if f.done() and not f.cancelled() and f.exception() is None
-                )
-                result.created = dict(visitor.registry)
+                failures += self._stop(steps, running)
                 step, exc = failures[0]
-                assert exc is not None
                 more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-                raise ApplyError(_failure(step, exc, more, len(result.done)), result) from exc
-            result.done.extend(steps)
-    result.created = dict(visitor.registry)
-    return result
+                message = _failure(step, exc, more, len(self.result.done))
+                raise ApplyError(message, self.result) from exc
+
+    def _stop(self, steps: list[Step], running: set[int]) -> list[tuple[Step, BaseException]]:
+        """Let the steps in flight finish; keep what they did; return their failures."""
+        failures: list[tuple[Step, BaseException]] = []
+        while running:
+            i, exc = self.finished.get()
+            running.discard(i)
+            if exc is None:
+                self.result.done.append(steps[i])
+            else:
+                failures.append((steps[i], exc))
+        self.result.created = dict(self.visitor.registry)
+        return failures
 
 
 def _failure(step: Step, exc: BaseException, more: str, done: int) -> str:

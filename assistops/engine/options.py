@@ -8,6 +8,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Calls in flight by default. Each call mostly waits on the network, so 16 keep a remote
+#: service busy where 4 left three quarters of the time idle (benchmarks/RESULTS-scale.md);
+#: a 429 halves the width for a while (``providers/limiter.py``), so the default does not
+#: need to be timid for services with lower limits.
+DEFAULT_CONCURRENCY = 16
+MAX_CONCURRENCY = 32
+
 
 @dataclass(frozen=True)
 class Event:
@@ -39,7 +46,12 @@ class ApplyOptions(BaseModel):
     plan: PlanOptions = Field(default_factory=PlanOptions)
     plan_file: Path | None = Field(None, description="Apply this saved plan, if still fresh.")
     allow_delete: bool = Field(False, description="Allow deletes in a protected environment.")
-    concurrency: int = Field(4, ge=1, le=32, description="Independent calls in flight at once.")
+    concurrency: int = Field(
+        DEFAULT_CONCURRENCY,
+        ge=1,
+        le=MAX_CONCURRENCY,
+        description="Independent calls in flight at once (fewer for a while after a 429).",
+    )
     index_timeout: float = Field(900.0, gt=0, description="Seconds to wait for indexing.")
     poll_min: float = 0.02
     poll_max: float = 1.0

@@ -53,7 +53,7 @@ from assistops.kinds.tags import (
 from assistops.providers.base import Json, Reader
 
 AGENTS = Phase(40, "agents")
-DELETE_AGENTS = Phase(70, "delete agents")
+DELETE_AGENTS = Phase(70, "delete agents", removes=True)
 
 #: What a function's parameters are when an assistant declares none (the Agents API needs one).
 NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}

@@ -52,7 +52,7 @@ from assistops.kinds.tags import (
 from assistops.providers.base import Json, Reader
 
 ASSISTANTS = Phase(40, "assistants")
-DELETE_ASSISTANTS = Phase(70, "delete assistants")
+DELETE_ASSISTANTS = Phase(70, "delete assistants", removes=True)
 
 #: Rankers the service treats as its default: declaring none compares equal to either.
 DEFAULT_RANKERS = limits.RANKERS

@@ -46,11 +46,16 @@ L = TypeVar("L")
 class Phase(NamedTuple):
     """A phase of apply: steps of one phase are independent and run concurrently.
 
-    Phases run by ``rank``: creates and updates in dependency order, deletions in reverse.
+    Phases are ranked: creates and updates in dependency order, deletions in reverse. A step
+    of a creating phase starts as soon as the steps of lower rank it depends on are done
+    (:meth:`StepBase.needs`, :meth:`StepBase.provides`); a ``removes`` phase (detach, retire,
+    delete) starts once everything before it is done, so nothing is removed before what
+    replaces it is in place.
     """
 
     rank: int
     label: str
+    removes: bool = False
 
 
 # -- steps --------------------------------------------------------------------------------------
@@ -101,10 +106,37 @@ class StepBase(BaseModel):
         """Every address the step is part of (``--target`` keeps it when one is targeted)."""
         return {self.address}
 
+    def provides(self) -> set[str]:
+        """What a step of a later phase may wait for: the key it records for references (its
+        address, ``sha:<sha256>``) and the ids of the live objects it changes."""
+        return {self.address}
+
+    def needs(self) -> set[str]:
+        """What it points at: every ``${key}`` reference in its fields as ``key``, and every
+        other string value (an id, among others); apply runs it after the steps of lower rank
+        that provide any of them."""
+        out: set[str] = set()
+        for name in type(self).model_fields:
+            if name not in ("op", "address"):
+                _strings(getattr(self, name), out)
+        return out
+
     @classmethod
     def json_fields(cls) -> tuple[str, ...]:
         """The fields the JSON plan format carries, besides ``op`` and ``address``."""
         return tuple(name for name in cls.model_fields if name not in ("op", "address"))
+
+
+def _strings(value: Any, out: set[str]) -> None:
+    """Every string in ``value`` into ``out``, a ``${key}`` reference as ``key``."""
+    if isinstance(value, str):
+        out.add(value[2:-1] if value.startswith("${") and value.endswith("}") else value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, out)
 
 
 class CreateStep(StepBase):
@@ -122,6 +154,10 @@ class UpdateStep(StepBase):
 
     id: str
     body: dict[str, Any]
+
+    def provides(self) -> set[str]:
+        """Its address and the id of the object it updates."""
+        return {self.address, self.id}
 
     def describe(self) -> str:
         """``update <address> (<id>) in place``."""

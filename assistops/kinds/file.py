@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from pydantic import Field
 
@@ -44,7 +44,7 @@ AttributeValue = str | int | float | bool
 UPLOAD = Phase(10, "upload files")
 #: How much of a file is read at a time to hash it before its upload.
 UPLOAD_CHUNK_BYTES = 1 << 20
-DELETE_FILES = Phase(90, "delete files")
+DELETE_FILES = Phase(90, "delete files", removes=True)
 
 
 def file_address(owner: str, path: str) -> str:
@@ -152,19 +152,30 @@ class UploadFile(StepBase):
         """The file it is addressed to and every other file with the same content."""
         return {self.address, *self.serves}
 
+    def provides(self) -> set[str]:
+        """The reference ``sha:<sha256>`` that stores and assistants use."""
+        return {self.address, f"sha:{self.sha256}"}
+
     def run(self, ctx: ApplyContext) -> None:
-        """Upload the content, checking it is still what the plan hashed; both passes read the
-        file in chunks (the upload streams it), so memory stays flat however large it is."""
+        """Upload the content, checking it is still what the plan hashed. A file of up to one
+        chunk is read once; a larger one is read in chunks by both passes (the upload streams
+        it), so memory stays flat however large it is."""
         with (ctx.root / self.path).open("rb") as handle:
-            digest = hashlib.sha256()
-            while chunk := handle.read(UPLOAD_CHUNK_BYTES):
-                digest.update(chunk)
+            content: bytes | BinaryIO
+            if self.bytes <= UPLOAD_CHUNK_BYTES:
+                content = handle.read(UPLOAD_CHUNK_BYTES + 1)  # grown since: the hash says
+                digest = hashlib.sha256(content)
+            else:
+                content = handle
+                digest = hashlib.sha256()
+                while chunk := handle.read(UPLOAD_CHUNK_BYTES):
+                    digest.update(chunk)
+                handle.seek(0)
             if digest.hexdigest() != self.sha256:
                 raise PlanError(
                     f"{self.path} changed after the plan was made; run 'assistops plan' again"
                 )
-            handle.seek(0)
-            uploaded = ctx.writer.upload_file(self.filename, handle)
+            uploaded = ctx.writer.upload_file(self.filename, content)
         ctx.record(f"sha:{self.sha256}", uploaded["id"])
 
     def describe(self) -> str:

@@ -67,7 +67,7 @@ RESPONSES_URL = "/v1/responses"
 
 # after the stores are indexed (attach, 30); before anything they point at is detached (50)
 PUBLISH = Phase(45, "publish the release")
-RETIRE = Phase(60, "delete previous releases")
+RETIRE = Phase(60, "delete previous releases", removes=True)
 
 REPLACE_REASON = (
     "a release is a file, which cannot change: apply publishes a new one, then deletes this one"

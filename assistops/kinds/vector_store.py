@@ -64,8 +64,8 @@ from assistops.providers.base import Json, Reader
 
 STORES = Phase(20, "vector stores")
 ATTACH = Phase(30, "attach and index files")
-DETACH = Phase(50, "detach replaced files")
-DELETE_STORES = Phase(80, "delete vector stores")
+DETACH = Phase(50, "detach replaced files", removes=True)
+DELETE_STORES = Phase(80, "delete vector stores", removes=True)
 
 
 def vector_store_address(name: str) -> str:
@@ -236,6 +236,11 @@ class AttachFiles(StepBase):
         default_factory=list, description="Failed copies detached before attaching again."
     )
 
+    def provides(self) -> set[str]:
+        """The store: what points at it (an assistant, a release) waits until it is indexed."""
+        store = self.store[2:-1] if self.store.startswith("${") else self.store
+        return {self.address, store}
+
     def run(self, ctx: ApplyContext) -> None:
         """Detach failed copies, post one batch, poll it with backoff until it is done."""
         writer = ctx.writer
@@ -311,6 +316,10 @@ class UpdateFileAttributes(StepBase):
     store: str
     file_id: str
     attributes: dict[str, Any]
+
+    def provides(self) -> set[str]:
+        """The store whose file it relabels."""
+        return {self.address, self.store}
 
     def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores/{id}/files/{file_id}``."""

@@ -2,7 +2,9 @@
 
 Reading is split from writing: plan and diff only ever get a :class:`Reader`; only apply holds
 a :class:`Writer`. Every method takes and returns plain JSON-able dicts in the protocol's wire
-shape (``model_dump(mode="json")`` of the SDK's objects), so the engine never sees SDK types.
+shape (``model_dump(mode="json")`` of the SDK's objects), so the engine never sees SDK types;
+uploads and file batches, which apply sends by the thousand, come back as the service sent them
+(no typed model is built for them: it is most of a small call's client CPU).
 
 Errors: every failure is raised as :class:`assistops.errors.ProviderError` (or a subclass) with
 a message that never contains the API key. Deleting something that is already gone is not an
@@ -77,6 +79,12 @@ class Reader(ABC):
 
 class Writer(Reader):
     """Read and write access, held only by apply."""
+
+    def limit(self, width: int) -> int | None:
+        """At most ``width`` calls in flight from now on, fewer for a while after a rate
+        limit (``limiter.py``); returns the width it replaces (None for a writer that sends
+        no requests)."""
+        return None
 
     @abstractmethod
     def create_assistant(self, body: Json) -> Json:

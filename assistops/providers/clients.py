@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
@@ -22,9 +24,29 @@ MAX_RETRIES = 2
 OBSERVERS: list[dict[str, list[Callable[[Any], None]]]] = []
 
 
+_OWN = threading.local()
+
+
+@contextmanager
+def own_rate_limits() -> Iterator[None]:
+    """While a provider call runs in this thread, the SDK retries no 429: the provider
+    retries rate limits itself, through its limiter, so they lower the width in flight
+    instead of being retried at full width (``limiter.py``). Other calls on the same client
+    (conversations) keep the SDK's own retries."""
+    _OWN.active = True
+    try:
+        yield
+    finally:
+        _OWN.active = False
+
+
 def _refuse_quota_retry(response: httpx2.Response) -> None:
-    """A 429 ``insufficient_quota`` will not pass by waiting: tell the SDK not to retry it."""
+    """A 429 ``insufficient_quota`` will not pass by waiting: tell the SDK not to retry it;
+    nor any 429 of a call that retries rate limits itself (:func:`own_rate_limits`)."""
     if response.status_code != 429:
+        return
+    if getattr(_OWN, "active", False):
+        response.headers["x-should-retry"] = "false"
         return
     response.read()
     try:

@@ -50,8 +50,11 @@ def is_quota(body: object) -> bool:
     return isinstance(body, dict) and QUOTA_CODE in (body.get("code"), body.get("type"))
 
 
-def provider_error(exc: openai.OpenAIError, ctx: CallContext) -> ProviderError:
-    """Translate any SDK exception into a one-line, key-free ProviderError."""
+def provider_error(
+    exc: openai.OpenAIError, ctx: CallContext, *, retries: int | None = None
+) -> ProviderError:
+    """Translate any SDK exception into a one-line, key-free ProviderError; ``retries`` is
+    how often the provider itself tried a rate-limited call again (the SDK did not)."""
     if isinstance(exc, openai.APIError):
         call = f"{exc.request.method} {exc.request.url.path}"
     else:
@@ -72,7 +75,7 @@ def provider_error(exc: openai.OpenAIError, ctx: CallContext) -> ProviderError:
     elif isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         text = f"{ctx.label}: {call} -> {status} {_phrase(status)}: {_service_message(exc)}"
-        if advice := _advice(exc, ctx):
+        if advice := _advice(exc, ctx, retries):
             text += f"; {advice}"
     else:
         text = f"{ctx.label}: {exc}"
@@ -104,14 +107,16 @@ def _key_hint(ctx: CallContext) -> str:
     return f"the environment variable {ctx.key_env}" if ctx.key_env else "the client's API key"
 
 
-def _retries(exc: openai.APIStatusError, ctx: CallContext) -> str:
-    """How many retries the SDK really made: the last attempt says so in its header."""
+def _retries(exc: openai.APIStatusError, ctx: CallContext, ours: int | None = None) -> str:
+    """How many retries were really made: the provider's own (rate limits), else the SDK's,
+    which the last attempt states in its header."""
     made = exc.response.request.headers.get("x-stainless-retry-count")
     count = int(made) if made is not None and made.isdigit() else ctx.max_retries
+    count = count if ours is None else ours
     return "no retry" if count == 0 else f"{count} retr{'y' if count == 1 else 'ies'}"
 
 
-def _advice(exc: openai.APIStatusError, ctx: CallContext) -> str:
+def _advice(exc: openai.APIStatusError, ctx: CallContext, retries: int | None = None) -> str:
     status = exc.status_code
     if status == 401:
         return f"check the API key in {_key_hint(ctx)}"
@@ -127,7 +132,9 @@ def _advice(exc: openai.APIStatusError, ctx: CallContext) -> str:
             f"that owns the key in {_key_hint(ctx)} (not retried)"
         )
     if status == 429:
-        return f"still rate limited after {_retries(exc, ctx)}: wait a minute, then run again"
+        return (
+            f"still rate limited after {_retries(exc, ctx, retries)}: wait a minute, then run again"
+        )
     if status >= 500:
         return (
             f"the service failed (after {_retries(exc, ctx)}): run again, apply is safe to repeat"

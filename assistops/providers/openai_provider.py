@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
+import httpx2
 import openai
 from pydantic import BaseModel
 
 from assistops.errors import ProviderError
 from assistops.limits import FILES_LIST_LIMIT_MAX
 from assistops.providers.base import Json, Writer
-from assistops.providers.failures import CallContext, is_sunset, provider_error
+from assistops.providers.clients import own_rate_limits
+from assistops.providers.failures import CallContext, is_quota, is_sunset, provider_error
+from assistops.providers.limiter import AdaptiveLimiter
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,6 +33,10 @@ T = TypeVar("T")
 PAGE_SIZE = 100
 FILES_PAGE_SIZE = FILES_LIST_LIMIT_MAX  # GET /files pages by up to 10,000, not 100
 FILE_PURPOSE: Final = "assistants"
+#: The longest wait a rate limit's Retry-After is obeyed for before a call is tried again.
+MAX_RATE_LIMIT_WAIT = 60.0
+# request options of the SDK's generic calls (its RequestOptions type is private)
+_MULTIPART: Final[Any] = {"headers": {"Content-Type": "multipart/form-data"}}
 
 
 def dump(obj: BaseModel) -> Json:
@@ -42,6 +49,30 @@ def dump(obj: BaseModel) -> Json:
 def _all(page: Iterable[BaseModel]) -> list[Json]:
     # iterating an SDK page fetches the following pages (after=<last id>) until has_more=false
     return [dump(item) for item in page]
+
+
+def _json(response: httpx2.Response) -> Json:
+    """The body of a write's answer as sent: apply's writes go through the SDK's generic
+    ``post``/``get`` with ``cast_to=httpx2.Response``, which skips building and dumping a typed
+    model for every call (most of a small call's client CPU)."""
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ProviderError(f"{response.request.method} {response.request.url.path}: not an object")
+    return body
+
+
+def retry_after(exc: openai.APIStatusError, attempt: int) -> float:
+    """Seconds to wait before trying a rate-limited call again: the answer's
+    ``retry-after-ms`` or ``retry-after`` (seconds), else an exponential backoff."""
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return min(MAX_RATE_LIMIT_WAIT, max(0.0, float(value) * scale))
+            except ValueError:
+                pass  # an HTTP date: fall back to the backoff
+    return min(MAX_RATE_LIMIT_WAIT, 0.5 * 2.0**attempt)
 
 
 class OpenAIProvider(Writer):
@@ -62,6 +93,8 @@ class OpenAIProvider(Writer):
     ) -> None:
         self.client = client
         self.label = label
+        #: every call takes a slot; apply sets the width to its concurrency (:meth:`limit`)
+        self.limiter = AdaptiveLimiter()
         key = client.api_key if isinstance(client.api_key, str) else ""
         self._ctx = CallContext(
             label=label,
@@ -79,25 +112,52 @@ class OpenAIProvider(Writer):
 
     # --- error translation ----------------------------------------------------------------
 
+    def limit(self, width: int) -> int:
+        """At most ``width`` calls in flight from now on (a rate limit lowers it for a while);
+        returns the ceiling it replaces."""
+        before = self.limiter.ceiling
+        self.limiter.resize(width)
+        return before
+
     def _call(self, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except openai.OpenAIError as exc:
-            error = provider_error(exc, self._ctx)
-        # raised outside the handler so neither __cause__ nor __context__ holds the SDK error
-        raise error from None
+        """Run one SDK call in a slot of the limiter. A 429 rate limit gives the slot back,
+        halves the width and is tried again after its Retry-After (the SDK does not retry it
+        at full width, :func:`~assistops.providers.clients.own_rate_limits`), up to the
+        client's ``max_retries``; ``insufficient_quota`` and every other error fail at once,
+        as one key-free :class:`ProviderError`."""
+        attempt = 0
+        while True:
+            error: ProviderError | None = None
+            with self.limiter.slot() as generation:
+                try:
+                    with own_rate_limits():
+                        result = fn()
+                except openai.RateLimitError as exc:
+                    if is_quota(exc.body) or attempt >= self._ctx.max_retries:
+                        error = provider_error(exc, self._ctx, retries=attempt)
+                    else:
+                        self.limiter.limited(generation, retry_after(exc, attempt))
+                        attempt += 1
+                except openai.OpenAIError as exc:
+                    error = provider_error(exc, self._ctx)
+                else:
+                    self.limiter.succeeded(generation)
+                    return result
+            if error is not None:
+                # raised outside the handler so neither __cause__ nor __context__ holds it
+                raise error from None
 
     def _delete(self, fn: Callable[[], object]) -> None:
-        error: ProviderError | None = None
-        try:
-            fn()
-        except openai.NotFoundError as exc:
-            if is_sunset(exc):
-                error = provider_error(exc, self._ctx)
-        except openai.OpenAIError as exc:
-            error = provider_error(exc, self._ctx)
-        if error is not None:
-            raise error from None
+        """:meth:`_call` where a 404 means already gone (except the sunset's 404)."""
+
+        def gone_is_fine() -> None:
+            try:
+                fn()
+            except openai.NotFoundError as exc:
+                if is_sunset(exc):
+                    raise
+
+        self._call(gone_is_fine)
 
     # --- Reader ---------------------------------------------------------------------------
 
@@ -211,8 +271,14 @@ class OpenAIProvider(Writer):
     ) -> Json:
         """``POST /files`` (multipart) with ``purpose``; a file is streamed in chunks."""
         return self._call(
-            lambda: dump(
-                self.client.files.create(file=(filename, content), purpose=cast(Any, purpose))
+            lambda: _json(
+                self.client.post(
+                    "/files",
+                    body={"purpose": purpose},
+                    files=cast(Any, [("file", (filename, content))]),
+                    options=_MULTIPART,
+                    cast_to=httpx2.Response,
+                )
             )
         )
 
@@ -223,9 +289,11 @@ class OpenAIProvider(Writer):
     def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json:
         """``POST /vector_stores/{id}/file_batches`` with per-file attributes and chunking."""
         return self._call(
-            lambda: dump(
-                self.client.vector_stores.file_batches.create(
-                    vector_store_id, files=cast(Any, files)
+            lambda: _json(
+                self.client.post(
+                    f"/vector_stores/{vector_store_id}/file_batches",
+                    body={"files": files},
+                    cast_to=httpx2.Response,
                 )
             )
         )
@@ -233,9 +301,10 @@ class OpenAIProvider(Writer):
     def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json:
         """``GET /vector_stores/{id}/file_batches/{batch_id}``."""
         return self._call(
-            lambda: dump(
-                self.client.vector_stores.file_batches.retrieve(
-                    batch_id, vector_store_id=vector_store_id
+            lambda: _json(
+                self.client.get(
+                    f"/vector_stores/{vector_store_id}/file_batches/{batch_id}",
+                    cast_to=httpx2.Response,
                 )
             )
         )

@@ -171,7 +171,7 @@ def test_insufficient_quota_is_not_retried_and_says_billing() -> None:
     assert_key_free(info.value)
 
 
-def test_an_ordinary_429_is_still_retried_by_the_sdk() -> None:
+def test_an_ordinary_429_is_retried_by_the_provider_after_its_wait() -> None:
     calls: list[str] = []
 
     def service(request: httpx2.Request) -> httpx2.Response:
@@ -182,7 +182,7 @@ def test_an_ordinary_429_is_still_retried_by_the_sdk() -> None:
 
     with remote(httpx2.MockTransport(service)) as provider, pytest.raises(ProviderError) as info:
         provider.list_files()
-    assert len(calls) == 3  # the first try and the SDK's two retries
+    assert len(calls) == 3  # the first try and two retries (the provider's, through its limiter)
     assert "still rate limited after 2 retries" in str(info.value)
 
 

@@ -1,0 +1,71 @@
+"""The adaptive limiter: a rate limit halves the width once per burst, successes grow it back."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from assistops.providers.limiter import AdaptiveLimiter
+
+
+def test_a_rate_limit_halves_the_width_once_per_burst() -> None:
+    limiter = AdaptiveLimiter(16)
+    with limiter.slot() as first, limiter.slot() as second:
+        limiter.limited(first, retry_after=0)
+        limiter.limited(second, retry_after=0)  # in flight before the cut: no second cut
+    assert (limiter.width, limiter.cuts) == (8, 1)
+    with limiter.slot() as after:
+        limiter.limited(after, retry_after=0)  # a call started after the cut cuts again
+    assert (limiter.width, limiter.cuts) == (4, 2)
+
+
+def test_the_width_never_drops_below_one() -> None:
+    limiter = AdaptiveLimiter(2)
+    for _ in range(3):
+        with limiter.slot() as generation:
+            limiter.limited(generation, retry_after=0)
+    assert limiter.width == 1
+
+
+def test_it_grows_back_by_one_per_width_successes_up_to_the_ceiling() -> None:
+    limiter = AdaptiveLimiter(4)
+    with limiter.slot() as old:
+        limiter.limited(old, retry_after=0)
+    assert limiter.width == 2
+    limiter.succeeded(old)  # an answer to a call from before the cut does not count
+    assert limiter.width == 2
+    widths = []
+    for _ in range(12):
+        with limiter.slot() as generation:
+            pass
+        limiter.succeeded(generation)
+        widths.append(limiter.width)
+    assert widths == [2, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4]
+
+
+def test_resize_sets_ceiling_and_width() -> None:
+    limiter = AdaptiveLimiter(32)
+    with limiter.slot() as generation:
+        limiter.limited(generation, retry_after=0)
+    limiter.resize(6)
+    assert (limiter.ceiling, limiter.width) == (6, 6)
+
+
+def test_no_more_than_width_calls_are_in_flight() -> None:
+    limiter = AdaptiveLimiter(3)
+    seen: list[int] = []
+    gate = threading.Barrier(3)  # three calls in flight at once, never a fourth
+
+    def call() -> None:
+        with limiter.slot():
+            seen.append(limiter.in_flight)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                gate.wait(timeout=5)
+
+    threads = [threading.Thread(target=call) for _ in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert max(seen) == 3 and len(seen) == 9
+    assert limiter.in_flight == 0
