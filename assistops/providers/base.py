@@ -3,6 +3,8 @@
 Reading is split from writing: plan and diff only ever get a :class:`Reader`; only apply holds
 a :class:`Writer`. Every method takes and returns plain JSON-able dicts in the protocol's wire
 shape (``model_dump(mode="json")`` of the SDK's objects), so the engine never sees SDK types.
+A field the server left out may be missing or ``None`` (the assistant and agent lists keep
+objects as the server sent them; the SDK's models fill in ``None``): read them with ``.get``.
 
 Errors: every failure is raised as :class:`assistops.errors.ProviderError` (or a subclass) with
 a message that never contains the API key. Deleting something that is already gone is not an
