@@ -28,6 +28,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,10 +53,11 @@ QUICK_HUGE = Spec("huge", 300, 5, 200, 0)
 HUGE_CONCURRENCY = 32
 #: What the issue (#14) and the lead measured before this work, shown beside the medians.
 BASELINES = {
-    "help": "-",
-    "validate": "-",
-    "render": "-",
-    "plan -e local": "2.5 s (issue: 2 s of imports, 0.9 s embedded server start)",
+    "help": "0.16 s on main (this script)",
+    "validate": "1.03 s on main (this script)",
+    "render": "1.30 s on main (this script)",
+    "plan -e local": "2.5 s (issue: 2 s of imports, 0.9 s embedded server start); 2.98 s on "
+    "main (this script)",
     "scale plan": "5.3 s (issue); 2.6-3.9 s on main, busy machine (lead)",
     "scale build_plan": "4.5 s (issue); 0.19 s on main (lead)",
     "scale in-process": "1.25 s on main (lead): render 0.8, load 0.3, build_plan 0.19, read 0.19",
@@ -74,16 +76,24 @@ def assistops_cmd() -> list[str]:
     return [sys.executable, "-m", "assistops"]
 
 
-def run(args: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
-    """Run one process to completion and return its wall time; stop on an unexpected exit."""
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(
+    args: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)
+) -> tuple[float, float]:
+    """Run one process to completion and return its wall time and CPU time (user + system,
+    which a busy machine disturbs less); stop on an unexpected exit."""
+    cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run(args, capture_output=True, env=env, timeout=900, check=False)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if done.returncode not in ok:
         raise RuntimeError(
             f"{' '.join(args)} exited {done.returncode}:\n{done.stderr.decode()[-2000:]}"
         )
-    return wall
+    return wall, cpu
 
 
 @dataclass
@@ -93,7 +103,7 @@ class Timing:
     label: str
     command: str
     walls: list[float]
-    note: str = ""
+    cpus: list[float]
     requests: Counter[str] = field(default_factory=Counter)
     bound: Bound | None = None
 
@@ -102,15 +112,28 @@ class Timing:
         """The median wall time."""
         return statistics.median(self.walls)
 
+    @property
+    def cpu(self) -> float:
+        """The median CPU time (user + system) of the process."""
+        return statistics.median(self.cpus)
+
+    @property
+    def spread(self) -> str:
+        """The fastest and slowest wall times."""
+        return f"{min(self.walls):.2f}-{max(self.walls):.2f} s"
+
 
 def timed(
     label: str, args: list[str], runs: int, *, env: dict[str, str] | None = None, shown: str = ""
 ) -> Timing:
     """``runs`` measured runs after one warm-up (which fills caches: .pyc, the page cache)."""
     run(args, env=env)
-    walls = [run(args, env=env) for _ in range(runs)]
-    print(f"  {label}: median {statistics.median(walls):.2f} s", file=sys.stderr)
-    return Timing(label, shown or " ".join(args[2:]), walls)
+    measured = [run(args, env=env) for _ in range(runs)]
+    timing = Timing(
+        label, shown or " ".join(args[2:]), [w for w, _ in measured], [c for _, c in measured]
+    )
+    print(f"  {label}: median {timing.median:.2f} s (CPU {timing.cpu:.2f} s)", file=sys.stderr)
+    return timing
 
 
 # -- 1 and 2: the example project ------------------------------------------------------------------
@@ -232,6 +255,7 @@ class Served:
     plan: Timing
     stages: Stages
     apply_wall: float
+    concurrency: int
 
 
 def served_project(spec: Spec, url: str, where: Path, runs: int, concurrency: int) -> Served:
@@ -259,20 +283,21 @@ def served_project(spec: Spec, url: str, where: Path, runs: int, concurrency: in
         args.append("--detailed-exitcode")
         env = {**os.environ}
         run(args, env=env)  # warm-up
-        walls: list[float] = []
+        measured: list[tuple[float, float]] = []
         counts: list[Counter[str]] = []
         for _ in range(runs):
             control.clear_requests()
-            walls.append(run(args, env=env))
+            measured.append(run(args, env=env))
             got = control.requests()
             got.pop("total", None)
             counts.append(Counter(got))
         if any(c != counts[0] for c in counts):
             raise RuntimeError(f"{spec.name}: the runs made different requests: {counts}")
-        timing = Timing(f"{spec.name} plan", "assistops plan (no-op)", walls)
+        walls, cpus = [w for w, _ in measured], [c for _, c in measured]
+        timing = Timing(f"{spec.name} plan", "assistops plan (no-op)", walls, cpus)
         timing.requests, timing.bound = counts[0], noop_bound(shape)
         print(f"  {spec.name} plan: median {timing.median:.2f} s", file=sys.stderr)
-        return Served(shape, timing, stages(shape), apply_wall)
+        return Served(shape, timing, stages(shape), apply_wall, concurrency)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -289,8 +314,15 @@ def report(
     projects: list[Served],
     runs: int,
     argv: list[str],
+    *,
+    sizes_as_issue: bool,
 ) -> str:
-    """Every table, as Markdown."""
+    """Every table, as Markdown (the issue's baselines only beside the issue's sizes)."""
+
+    def before(key: str) -> str:
+        return BASELINES.get(key, "-") if sizes_as_issue else "- (smaller project)"
+
+    header = ["command", "median", "CPU", "range"]
     lines = [
         "# Command benchmarks: wall time of each process, requests of plans",
         "",
@@ -301,22 +333,19 @@ def report(
         f"- Reproduce: `python benchmarks/bench_commands.py{''.join(' ' + a for a in argv)}` "
         "(from the repository root, in the project's virtualenv)",
         f"- Each time is the median of {runs} runs of a fresh process (`python -m assistops`), "
-        "after one unmeasured warm-up run; every no-op plan exits 0 with `--detailed-exitcode`.",
+        "after one unmeasured warm-up run; CPU is the process's user + system time (a busy "
+        "machine stretches the wall time more than the CPU time). Every no-op plan exits 0 "
+        "with `--detailed-exitcode`.",
         "",
         "## 1. Quick commands and a local no-op plan (the example project)",
         "",
     ]
-    rows = [
-        [
-            f"`{t.command}`",
-            secs(t.median),
-            f"{min(t.walls):.2f}-{max(t.walls):.2f} s",
-            TARGETS.get(t.label, "-"),
-            BASELINES.get(t.label, "-"),
-        ]
-        for t in quick
-    ]
-    lines += table(["command", "median", "range", "target", "before"], rows)
+    rows = []
+    for t in quick:
+        measured = [f"`{t.command}`", secs(t.median), secs(t.cpu), t.spread]
+        # the example project is the same in every mode
+        rows.append([*measured, TARGETS.get(t.label, "-"), BASELINES.get(t.label, "-")])
+    lines += table([*header, "target", "before"], rows)
     lines += [
         "",
         "## 2. What `plan -e local` imports",
@@ -332,55 +361,40 @@ def report(
     rows = [[f"`{name}`", f"{cum:.0f} ms", f"{own:.1f} ms"] for name, own, cum in imports]
     lines += table(["module", "cumulative", "self"], rows[:IMPORT_TOP])
     lines += ["", f"All top-level imports: {total:.0f} ms.", ""]
-    for served_ in projects:
+    for number, served_ in enumerate(projects, start=3):
         shape, timing, st = served_.shape, served_.plan, served_.stages
         bound = timing.bound or Bound()
-        got = sum(timing.requests.values())
-        key = "huge plan" if shape.name == "huge" else "scale plan"
+        key = f"{shape.name} plan"
+        in_process = before(f"{shape.name} in-process")
+        if shape.name == "scale" and sizes_as_issue:
+            in_process += f"; build_plan {BASELINES['scale build_plan']}"
+        row = [
+            f"`{timing.command}`",
+            secs(timing.median),
+            secs(timing.cpu),
+            timing.spread,
+            str(sum(timing.requests.values())),
+            str(bound.total),
+            over(_RunLike(timing.requests), bound),
+            TARGETS.get(key, "-"),
+        ]
+        stage_row = [secs(st.load), secs(st.render), secs(st.read), secs(st.build_plan)]
         lines += [
-            f"## {'4' if shape.name == 'huge' else '3'}. No-op plan of the {shape.name} "
-            "project against `assistops serve`",
+            f"## {number}. No-op plan of the {shape.name} project against `assistops serve`",
             "",
             f"{shape.describe()}; `assistops serve --port 0 --db :memory:` in another process, "
-            f"no latency. Applied once in-process first (concurrency "
-            f"{HUGE_CONCURRENCY if shape.name == 'huge' else 8}): {secs(served_.apply_wall)}.",
+            f"no latency. Set up by one apply in-process at concurrency {served_.concurrency}: "
+            f"{secs(served_.apply_wall)}.",
             "",
-            *table(
-                ["command", "median", "range", "requests", "bound", "off the bound", "target"],
-                [
-                    [
-                        f"`{timing.command}`",
-                        secs(timing.median),
-                        f"{min(timing.walls):.2f}-{max(timing.walls):.2f} s",
-                        str(got),
-                        str(bound.total),
-                        over(_as_run(timing), bound),
-                        TARGETS.get(key, "-"),
-                    ]
-                ],
-            ),
+            *table([*header, "requests", "bound", "off the bound", "target"], [row]),
             "",
-            f"Before: {BASELINES.get(key, '-')}.",
+            f"Before: {before(key)}.",
             "",
             "The same plan in-process (the second of two runs), by stage:",
             "",
             *table(
                 ["load", "render", "read live", "build_plan", "total", "before"],
-                [
-                    [
-                        secs(st.load),
-                        secs(st.render),
-                        secs(st.read),
-                        secs(st.build_plan),
-                        secs(st.total),
-                        BASELINES.get(f"{shape.name} in-process", "-")
-                        + (
-                            f"; build_plan {BASELINES['scale build_plan']}"
-                            if shape.name == "scale"
-                            else ""
-                        ),
-                    ]
-                ],
+                [[*stage_row, secs(st.total), in_process]],
             ),
             "",
         ]
@@ -389,11 +403,9 @@ def report(
 
 @dataclass
 class _RunLike:
+    """What ``bench_engine.over`` reads of a run."""
+
     requests: Counter[str]
-
-
-def _as_run(timing: Timing) -> _RunLike:
-    return _RunLike(timing.requests)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -430,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         at = given.index("--output")
         del given[at : at + 2]
     shown = given
-    text = report(quick, imports, projects, runs, shown)
+    text = report(quick, imports, projects, runs, shown, sizes_as_issue=not args.quick)
     text += f"\nWhole run: {time.perf_counter() - started:.0f} s.\n"
     print(text)
     if output is not None:
