@@ -30,41 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistops import kinds, limits
 from assistops.config.project import PROJECT_FILE, Project, load_project, load_project_leniently
-from assistops.conversations.declarations import (
-    CONVERSATION_APIS,
-    LoadedTest,
-    check_against,
-    load_tests,
-)
-from assistops.conversations.handlers import Handlers
-
-if TYPE_CHECKING:
-    from assistops.conversations.chat import Chat
-from assistops.conversations.results import TestReport, TestResult
-from assistops.engine.apply import ApplyResult, apply_plan
 from assistops.engine.live import read_live
-from assistops.engine.locking import exclusive
 from assistops.engine.options import ApplyOptions, Event, PlanOptions
 from assistops.engine.plan import Plan
 from assistops.engine.planner import build_plan
-from assistops.engine.promotion import (
-    Difference,
-    Promotion,
-    PromotionGate,
-    Refusal,
-    Source,
-    check_source,
-    environment_differences,
-    refuse,
-)
-from assistops.engine.saved_plan import check_fresh, read_plan
-from assistops.engine.status import (
-    EnvironmentStatus,
-    ProjectStatus,
-    Unreadable,
-    environment_status,
-    running_of,
-)
 from assistops.errors import (
     ApplyError,
     ConfigError,
@@ -90,6 +59,38 @@ from assistops.kinds.spec import DesiredState, Spec
 from assistops.providers.base import Reader, ReadOnly, Writer
 from assistops.render.desired import Renderer
 from assistops.render.validate import check, check_environments
+
+# What only some verbs use is imported by them: a command imports what it runs (validate and
+# render no apply engine, a plan no conversations, promotion or status; see docs/cli.md).
+if TYPE_CHECKING:
+    from assistops.conversations.chat import Chat
+    from assistops.conversations.declarations import LoadedTest
+    from assistops.conversations.results import TestReport, TestResult
+    from assistops.engine.apply import ApplyResult
+    from assistops.engine.promotion import (
+        Difference,
+        Promotion,
+        PromotionGate,
+        Refusal,
+        Source,
+    )
+    from assistops.engine.status import EnvironmentStatus, ProjectStatus
+
+#: Public names of this module that live in a module not every verb needs (loaded on use).
+_LAZY = {
+    "TestReport": "assistops.conversations.results",
+    "TestResult": "assistops.conversations.results",
+    "Promotion": "assistops.engine.promotion",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'assistops.api' has no attribute {name!r}")
+
 
 __all__ = [
     "ApplyOptions",
@@ -166,6 +167,8 @@ def addresses(start: Path, environment: str | None = None) -> list[str]:
 
 def validate(start: Path, environments: list[str] | None = None) -> ValidationReport:
     """Validate the project offline in the given environments (default: all)."""
+    from assistops.conversations.declarations import load_tests
+
     try:
         project, unread = load_project_leniently(start)
     except ConfigError as exc:
@@ -212,6 +215,8 @@ def _test_problems(
     tests: list[LoadedTest], state: DesiredState, assistants: dict[str, Any]
 ) -> list[Problem]:
     """What the tests that run in ``state``'s environment name and its assistants lack."""
+    from assistops.conversations.declarations import CONVERSATION_APIS, check_against
+
     if state.api not in CONVERSATION_APIS:
         return []
     out: list[Problem] = []
@@ -497,6 +502,8 @@ def plan(start: Path, environment: str | None, options: PlanOptions | None = Non
 def saved_plans(paths: Sequence[Path]) -> list[Plan]:
     """Plans saved with ``plan --out`` (or ``promote --out``), read back as they were made:
     no provider is opened. Raises PlanError naming a file that is not a saved plan."""
+    from assistops.engine.saved_plan import read_plan
+
     return [read_plan(path) for path in paths]
 
 
@@ -515,6 +522,9 @@ def apply(
     duplicates that the SDK's retries created meanwhile are removed (up to twice), and anything
     else left is reported by the caller as a failure.
     """
+    from assistops.engine.locking import exclusive
+    from assistops.engine.saved_plan import read_plan
+
     options = options or ApplyOptions()
     project = load_project(start)
     saved = read_plan(options.plan_file) if options.plan_file is not None else None
@@ -564,6 +574,9 @@ def _apply_locked(
     protected: bool,
     state: DesiredState,
 ) -> ApplyOutcome:
+    from assistops.engine.apply import apply_plan
+    from assistops.engine.saved_plan import check_fresh
+
     current = compute_plan(project, environment, writer, options.plan, state=state)
     if saved is not None and options.plan_file is not None:
         check_fresh(saved, current, options.plan_file)
@@ -649,6 +662,8 @@ def _reconcile_concurrent(
     """Another apply wrote meanwhile: wait until live state stops moving, then apply the
     fresh plan (both applies pick the same keeper of each duplicate from the same state), up
     to three times. Returns the last fresh plan and the rounds applied."""
+    from assistops.engine.apply import apply_plan
+
     rounds = 0
     while verify.has_changes and rounds < 3:
         verify = _settled(verify, fresh, options)
@@ -721,6 +736,8 @@ class TestOptions(BaseModel):
 def conversation_tests(start: Path) -> tuple[Project, list[LoadedTest], list[Problem]]:
     """The project's conversation tests and the problems of the files that are not valid
     (offline; what ``validate`` reports)."""
+    from assistops.conversations.declarations import load_tests
+
     project = load_project(start)
     tests, problems = load_tests(project)
     return project, tests, problems
@@ -753,6 +770,9 @@ def run_tests(
             raise SystemExit(1)
     """
     # the conversation machinery talks to the SDK: imported when tests run, not for validate
+    from assistops.conversations.declarations import check_against, load_tests
+    from assistops.conversations.handlers import Handlers
+    from assistops.conversations.results import TestReport
     from assistops.conversations.runner import RunnerOptions, load_handlers
     from assistops.conversations.runner import run_tests as run_conversation_tests
     from assistops.conversations.target import find_target, refuse_agents
@@ -853,6 +873,8 @@ def _test_target(
     the server at ``server_url``), where the working tree is applied first and removed after:
     on a shared server under an environment name of its own, so nothing collides.
     """
+    from assistops.engine.apply import apply_plan
+
     if not options.working_tree:
         writer = open_writer(project, environment)
         try:
@@ -899,6 +921,8 @@ def chat(start: Path, environment: str | None, assistant: str) -> Iterator[Chat]
     deleted when the block ends. Function calls go to the handlers its tests name (the first
     test naming one wins), else to the person (``Chat.send``'s ``ask``)."""
     from assistops.conversations.chat import Chat
+    from assistops.conversations.declarations import load_tests
+    from assistops.conversations.handlers import Handlers
     from assistops.conversations.target import find_target, refuse_agents
     from assistops.providers.sessions import sessions_of
 
@@ -955,6 +979,8 @@ class TestsGate:
 
     def check(self, source: Source) -> list[Refusal]:
         """Run the tests against what ``source`` runs; each failed one is a reason to refuse."""
+        from assistops.engine.promotion import Refusal
+
         report = run_tests(self.start, source.environment, self.options, on_result=self.on_result)
         self.report = report
         if report.passed:
@@ -978,6 +1004,8 @@ class TestsGate:
 def _read_status(
     project: Project, environment: str, state: DesiredState, reader: Reader
 ) -> tuple[EnvironmentStatus, list[Running]]:
+    from assistops.engine.status import environment_status, running_of
+
     live = read_live(reader, project.name, environment, api=state.api)
     plan = compute_plan(project, environment, reader, state=state, live=live)
     running = running_of(live)
@@ -1002,6 +1030,8 @@ def status_all(start: Path) -> ProjectStatus:
     """Every declared environment's status side by side, with the revision the working tree
     would record (HEAD). An environment that cannot be read (no key, unreachable, invalid
     for it) is reported as :class:`Unreadable` rather than failing the others."""
+    from assistops.engine.status import ProjectStatus, Unreadable
+
     project = load_project(start)
     head = Renderer(project).revision
     out = ProjectStatus(project.name, head)
@@ -1020,6 +1050,8 @@ def _check_promotion(
     dest: str,
     gates: Sequence[PromotionGate],
 ) -> tuple[Source, list[Difference]]:
+    from assistops.engine.promotion import Source, check_source, environment_differences, refuse
+
     if source == dest:
         raise PlanError(
             f"--from and --to both name '{source}': promotion deploys one environment's "
@@ -1053,6 +1085,8 @@ def promotion_plan(
     Raises PromotionError naming each resource and reason when a check fails; ``gates`` are
     extra checks run after the built-in ones (``assistops.engine.promotion``).
     """
+    from assistops.engine.promotion import Promotion
+
     project = load_project(start)
     src, differences = _check_promotion(project, source, dest, gates)
     reader = open_reader(project, dest)
@@ -1063,7 +1097,7 @@ def promotion_plan(
     return Promotion(src, differences, planned)
 
 
-PromoteConfirmFn = Callable[[Promotion], bool]
+PromoteConfirmFn = Callable[["Promotion"], bool]
 
 
 @dataclass(frozen=True)
@@ -1088,6 +1122,8 @@ def promote(
     its protected flag, ``confirm`` seeing the promotion and its plan, the verifying plan).
     Raises PromotionError, naming each resource and reason, when a check fails.
     """
+    from assistops.engine.promotion import Promotion
+
     project = load_project(start)
     src, differences = _check_promotion(project, source, dest, gates)
     options = options or ApplyOptions()

@@ -3,7 +3,8 @@
 Each resource kind turns a desired spec and a live object (read back as the same spec) into a
 projection: only what the service returns, with server defaults made explicit and meaningless
 order removed, so that apply followed by plan is empty. This module compares two projections
-with deepdiff (the only module that uses it) and returns typed changes.
+with deepdiff (the only module that uses it, and only for projections that differ) and
+returns typed changes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import difflib
 import json
 from typing import Any
-
-from deepdiff import DeepDiff
 
 from assistops.kinds.changes import FieldChange
 from assistops.kinds.spec import Projection
@@ -29,6 +28,10 @@ def compare(desired: Projection, live: Projection) -> list[FieldChange]:
     # ==, so that True and 1, or 1 and 1.0, still go to deepdiff as before)
     if _text(desired) == _text(live):
         return []
+    # imported here: deepdiff (and the asyncio its cache pulls in) costs 0.1-0.2 s, and a plan
+    # that changes nothing, like validate and render, never needs it
+    from deepdiff import DeepDiff
+
     changes: list[FieldChange] = []
     tree = DeepDiff(live, desired, view="tree", verbose_level=2)
     schema_roots: dict[str, tuple[Any, Any]] = {}

@@ -201,17 +201,29 @@ class DeleteFile(DeleteStep):
 
 @dataclass
 class FilesLive:
-    """Our uploads in the environment, by the sha16 their names record."""
+    """Our uploads in the environment, by the sha16 their names record.
+
+    Discovery fills ``uploads``; planning only reads them. The two indexes below are built
+    once, on first use: every assistant's plan asks for them, and rebuilding them each time
+    made a plan of 2,000 assistants and 20,000 uploads quadratic (40 million entries, a
+    minute).
+    """
 
     uploads: dict[str, list[Json]] = field(default_factory=lambda: defaultdict(list))
+    _by_id: dict[str, Json] | None = field(default=None, init=False, repr=False, compare=False)
+    _sha16_of: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def by_id(self) -> dict[str, Json]:
-        """Every upload of ours by id."""
-        return {f["id"]: f for files in self.uploads.values() for f in files}
+        """Every upload of ours by id (do not change it)."""
+        if self._by_id is None:
+            self._by_id = {f["id"]: f for files in self.uploads.values() for f in files}
+        return self._by_id
 
     def sha16_of(self) -> dict[str, str]:
-        """Upload id -> sha16 of every upload we own."""
-        return {f["id"]: sha for sha, files in self.uploads.items() for f in files}
+        """Upload id -> sha16 of every upload we own (do not change it)."""
+        if self._sha16_of is None:
+            self._sha16_of = {f["id"]: sha for sha, files in self.uploads.items() for f in files}
+        return self._sha16_of
 
 
 _VOLATILE = frozenset({"status", "status_details"})

@@ -5,6 +5,8 @@ a :class:`Writer`. Every method takes and returns plain JSON-able dicts in the p
 shape (``model_dump(mode="json")`` of the SDK's objects), so the engine never sees SDK types;
 uploads and file batches, which apply sends by the thousand, come back as the service sent them
 (no typed model is built for them: it is most of a small call's client CPU).
+A field the server left out may be missing or ``None`` (the assistant and agent lists keep
+objects as the server sent them; the SDK's models fill in ``None``): read them with ``.get``.
 
 Errors: every failure is raised as :class:`assistops.errors.ProviderError` (or a subclass) with
 a message that never contains the API key. Deleting something that is already gone is not an

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
 import httpx2
 import openai
+from openai.pagination import SyncCursorPage
 from pydantic import BaseModel
 
 from assistops.errors import ProviderError
@@ -73,6 +74,19 @@ def retry_after(exc: openai.APIStatusError, attempt: int) -> float:
             except ValueError:
                 pass  # an HTTP date: fall back to the backoff
     return min(MAX_RATE_LIMIT_WAIT, 0.5 * 2.0**attempt)
+
+
+class Listed(openai.BaseModel):
+    """An item of a beta list page (assistants, agents), kept as the server sent it.
+
+    ``client.beta`` imports every beta resource and its types (about a thousand pydantic
+    models, half a second) on first use, and a plan that changes nothing needs only these two
+    lists. They go through the SDK's own client (``get_api_list``: its pagination, retries,
+    auth and errors) with the headers and query its ``beta.*.list`` would send, into this
+    model, which the SDK's ``extra="allow"`` lets hold every field.
+    """
+
+    id: str
 
 
 class OpenAIProvider(Writer):
@@ -161,11 +175,27 @@ class OpenAIProvider(Writer):
 
     # --- Reader ---------------------------------------------------------------------------
 
+    def _list_beta(self, path: str, beta: str) -> list[Json]:
+        """Every item of a beta list, oldest first, as ``client.beta.<resource>.list`` would
+        ask for it (see :class:`Listed`)."""
+        return self._call(
+            lambda: _all(
+                self.client.get_api_list(  # the first page is fetched here
+                    path,
+                    model=Listed,
+                    page=SyncCursorPage[Listed],
+                    options={
+                        "headers": {"OpenAI-Beta": beta},
+                        "params": {"limit": PAGE_SIZE, "order": "asc"},
+                        "security": {"bearer_auth": True},
+                    },
+                )
+            )
+        )
+
     def list_assistants(self) -> list[Json]:
         """Every assistant, oldest first."""
-        return self._call(
-            lambda: _all(self.client.beta.assistants.list(limit=PAGE_SIZE, order="asc"))
-        )
+        return self._list_beta("/assistants", "assistants=v2")
 
     def list_vector_stores(self) -> list[Json]:
         """Every vector store, oldest first."""
@@ -194,8 +224,8 @@ class OpenAIProvider(Writer):
         return self._call(lambda: self.client.files.content(file_id).content)
 
     def list_agents(self) -> list[Json]:
-        """Every agent, oldest first (the SDK adds the ``OpenAI-Beta: agents=v1`` header)."""
-        return self._call(lambda: _all(self.client.beta.agents.list(limit=PAGE_SIZE, order="asc")))
+        """Every agent, oldest first (with the ``OpenAI-Beta: agents=v1`` header)."""
+        return self._list_beta("/agents", "agents=v1")
 
     def retrieve_agent(self, agent_id: str) -> Json:
         """One agent by id."""

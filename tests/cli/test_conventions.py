@@ -4,6 +4,7 @@ help examples, completion."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -170,19 +171,65 @@ def test_the_command_list_says_what_each_command_says_of_itself() -> None:
         assert command.get_short_help_str(limit=300) == entry.summary, name
 
 
-def test_help_and_validate_import_neither_the_backend_nor_the_sdk(tmp_path: Path) -> None:
-    # the command list comes from the table; validate reads files only
+#: What a command that opens no provider must never import: the SDK, the backend and its
+#: server, and deepdiff (a plan imports it only for a resource that changed).
+NEVER_OFFLINE = ("openai", "assistops.backend", "starlette", "uvicorn", "deepdiff")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["plan", "--help"],
+        ["apply", "--help"],
+        ["validate"],
+        ["render"],
+        ["render", "--format", "json"],
+        ["render", "-e", "local-responses", "--format", "responses"],
+    ],
+    ids=" ".join,
+)
+def test_offline_commands_import_neither_the_backend_nor_the_sdk(args: list[str]) -> None:
+    # the command list comes from the table; validate and render read files only. One fresh
+    # process per command: what one imports must not hide behind another's
     probe = (
         "import sys\n"
         "from assistops.cli.main import cli\n"
-        "for args in (['--help'], ['validate', '-C', sys.argv[1]]):\n"
-        "    cli.main(args, standalone_mode=False)\n"
-        "loaded = [m for m in sys.modules if m.startswith(('assistops.backend', 'openai'))]\n"
+        "try:\n"
+        "    cli.main(sys.argv[2:] + ['-C', sys.argv[1]], standalone_mode=False)\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"never = {NEVER_OFFLINE!r}\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in never or m.startswith(never)]\n"
         "print('LOADED', loaded)\n"
     )
     example = Path(__file__).resolve().parents[2] / "assistants"
     done = subprocess.run(
-        [sys.executable, "-c", probe, str(example)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", probe, str(example), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "LOADED []" in done.stdout
+    assert "LOADED []" in done.stdout, done.stdout[-2000:]
+
+
+def test_the_probe_sees_what_a_local_plan_imports(tmp_path: Path) -> None:
+    # the probe above is not blind: a plan of a local environment imports the SDK and backend
+    probe = (
+        "import sys\n"
+        "from assistops.cli.main import cli\n"
+        "try:\n"
+        "    cli.main(['plan', '-e', 'local', '-C', sys.argv[1]], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('LOADED', sorted({m.split('.')[0] for m in sys.modules}))\n"
+    )
+    root = Path(__file__).resolve().parents[2] / "assistants"
+    project = tmp_path / "example"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns(".assistops"))
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(project)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'openai'" in done.stdout and "'uvicorn'" in done.stdout, done.stdout[-2000:]

@@ -21,6 +21,16 @@ def plain_client(backend: RunningBackend, **kw: Any) -> openai.OpenAI:
     return openai.OpenAI(base_url=backend.base_url, **kw)
 
 
+def without_none(value: Any) -> Any:
+    """``value`` with every ``None`` field left out, at any depth: the SDK's models fill in
+    ``None`` for what the server did not send, the assistant and agent lists do not."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_none(v) for v in value]
+    return value
+
+
 def write_project(root: Path, environments: str) -> Path:
     """A minimal project at ``root``; ``environments`` is the YAML block under the key."""
     text = "project: demo\nenvironments:\n" + environments

@@ -8,7 +8,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from provider_support import CANARY, write_project
+from provider_support import CANARY, without_none, write_project
 
 from assistops.backend import BackendControl, RunningBackend, start_server
 from assistops.config.project import load_project
@@ -26,7 +26,7 @@ def test_local_persists_in_sqlite_under_dot_assistops(tmp_path: Path) -> None:
     assert (tmp_path / ".assistops" / "dev.db").is_file()
     assert (tmp_path / ".assistops" / ".gitignore").read_text() == "*\n"
     with closing(open_provider(project, "dev", environ={})) as again:
-        assert again.list_assistants() == [created]
+        assert without_none(again.list_assistants()) == [without_none(created)]
 
 
 def test_local_environments_are_separate_and_database_is_configurable(tmp_path: Path) -> None:
