@@ -505,10 +505,10 @@ def main(argv: list[str] | None = None) -> int:
         "--output",
         type=Path,
         default=None,
-        help="where to write the tables (default: benchmarks/RESULTS.md; none with --quick)",
+        help="where to write the tables (default: benchmarks/RESULTS-engine.md; none with --quick)",
     )
     args = parser.parse_args(argv)
-    output = args.output or (None if args.quick else HERE / "RESULTS.md")
+    output = args.output or (None if args.quick else HERE / "RESULTS-engine.md")
     os.environ.setdefault(KEY_ENV, "sk-bench-not-a-secret")
     started = time.perf_counter()
     results = []
