@@ -56,6 +56,7 @@ from assistops.kinds.release import (
     releases_of,
 )
 from assistops.kinds.spec import DesiredState, Spec
+from assistops.lazy import lazy_attributes
 from assistops.providers.base import Reader, ReadOnly, Writer
 from assistops.render.desired import Renderer
 from assistops.render.validate import check, check_environments
@@ -83,13 +84,7 @@ _LAZY = {
     "Promotion": "assistops.engine.promotion",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'assistops.api' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

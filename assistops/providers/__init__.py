@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from assistops.config.project import Project
 from assistops.errors import ProviderError
+from assistops.lazy import lazy_attributes
 from assistops.providers.base import Json, Reader, Writer
 from assistops.providers.settings import ProviderSettings, resolve_settings
 
@@ -39,13 +40,7 @@ _LAZY = {
     "scrub": "assistops.providers.redact",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'assistops.providers' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 #: The targets: provider name -> (module, function) that opens it, imported when used. Each
