@@ -38,6 +38,9 @@ FILE_PURPOSE: Final = "assistants"
 MAX_RATE_LIMIT_WAIT = 60.0
 # request options of the SDK's generic calls (its RequestOptions type is private)
 _MULTIPART: Final[Any] = {"headers": {"Content-Type": "multipart/form-data"}}
+# the OpenAI-Beta headers the SDK's typed methods send
+_ASSISTANTS: Final = "assistants=v2"
+_AGENTS: Final = "agents=v1"
 
 
 def dump(obj: BaseModel) -> Json:
@@ -161,6 +164,24 @@ class OpenAIProvider(Writer):
                 # raised outside the handler so neither __cause__ nor __context__ holds it
                 raise error from None
 
+    def _send(
+        self, method: str, path: str, body: Json | None = None, beta: str | None = None
+    ) -> Json:
+        """One JSON call through the SDK's generic client, answered as the server sent it
+        (:func:`_json`), with the ``OpenAI-Beta`` header its typed method would send."""
+        options: Any = {"security": {"bearer_auth": True}}
+        if beta is not None:
+            options["headers"] = {"OpenAI-Beta": beta}
+        if method == "get":
+            return self._call(
+                lambda: _json(self.client.get(path, options=options, cast_to=httpx2.Response))
+            )
+        return self._call(
+            lambda: _json(
+                self.client.post(path, body=body, options=options, cast_to=httpx2.Response)
+            )
+        )
+
     def _delete(self, fn: Callable[[], object]) -> None:
         """:meth:`_call` where a 404 means already gone (except the sunset's 404)."""
 
@@ -229,15 +250,15 @@ class OpenAIProvider(Writer):
 
     def retrieve_agent(self, agent_id: str) -> Json:
         """One agent by id."""
-        return self._call(lambda: dump(self.client.beta.agents.retrieve(agent_id)))
+        return self._send("get", f"/agents/{agent_id}", beta=_AGENTS)
 
     def retrieve_assistant(self, assistant_id: str) -> Json:
         """One assistant by id."""
-        return self._call(lambda: dump(self.client.beta.assistants.retrieve(assistant_id)))
+        return self._send("get", f"/assistants/{assistant_id}", beta=_ASSISTANTS)
 
     def retrieve_vector_store(self, vector_store_id: str) -> Json:
         """One vector store by id."""
-        return self._call(lambda: dump(self.client.vector_stores.retrieve(vector_store_id)))
+        return self._send("get", f"/vector_stores/{vector_store_id}", beta=_ASSISTANTS)
 
     def vector_store_file_content(self, vector_store_id: str, file_id: str) -> str:
         """The parsed text of a file in a vector store (its content parts joined)."""
@@ -252,16 +273,11 @@ class OpenAIProvider(Writer):
 
     def create_assistant(self, body: Json) -> Json:
         """``POST /assistants`` with ``body`` as is."""
-        rest = {k: v for k, v in body.items() if k != "model"}
-        return self._call(
-            lambda: dump(self.client.beta.assistants.create(model=body["model"], extra_body=rest))
-        )
+        return self._send("post", "/assistants", body, _ASSISTANTS)
 
     def update_assistant(self, assistant_id: str, body: Json) -> Json:
         """``POST /assistants/{id}`` with ``body`` as is."""
-        return self._call(
-            lambda: dump(self.client.beta.assistants.update(assistant_id, extra_body=body))
-        )
+        return self._send("post", f"/assistants/{assistant_id}", body, _ASSISTANTS)
 
     def delete_assistant(self, assistant_id: str) -> None:
         """``DELETE /assistants/{id}``; already gone is fine."""
@@ -269,14 +285,11 @@ class OpenAIProvider(Writer):
 
     def create_agent(self, body: Json) -> Json:
         """``POST /agents`` with ``body`` as is."""
-        rest = {k: v for k, v in body.items() if k != "model"}
-        return self._call(
-            lambda: dump(self.client.beta.agents.create(model=body["model"], extra_body=rest))
-        )
+        return self._send("post", "/agents", body, _AGENTS)
 
     def update_agent(self, agent_id: str, body: Json) -> Json:
         """``POST /agents/{id}`` with ``body`` as is."""
-        return self._call(lambda: dump(self.client.beta.agents.update(agent_id, extra_body=body)))
+        return self._send("post", f"/agents/{agent_id}", body, _AGENTS)
 
     def delete_agent(self, agent_id: str) -> None:
         """``DELETE /agents/{id}``; already gone is fine."""
@@ -284,13 +297,11 @@ class OpenAIProvider(Writer):
 
     def create_vector_store(self, body: Json) -> Json:
         """``POST /vector_stores`` with ``body`` as is."""
-        return self._call(lambda: dump(self.client.vector_stores.create(extra_body=body)))
+        return self._send("post", "/vector_stores", body, _ASSISTANTS)
 
     def update_vector_store(self, vector_store_id: str, body: Json) -> Json:
         """``POST /vector_stores/{id}`` with ``body`` as is."""
-        return self._call(
-            lambda: dump(self.client.vector_stores.update(vector_store_id, extra_body=body))
-        )
+        return self._send("post", f"/vector_stores/{vector_store_id}", body, _ASSISTANTS)
 
     def delete_vector_store(self, vector_store_id: str) -> None:
         """``DELETE /vector_stores/{id}``; already gone is fine."""
@@ -318,25 +329,14 @@ class OpenAIProvider(Writer):
 
     def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json:
         """``POST /vector_stores/{id}/file_batches`` with per-file attributes and chunking."""
-        return self._call(
-            lambda: _json(
-                self.client.post(
-                    f"/vector_stores/{vector_store_id}/file_batches",
-                    body={"files": files},
-                    cast_to=httpx2.Response,
-                )
-            )
+        return self._send(
+            "post", f"/vector_stores/{vector_store_id}/file_batches", {"files": files}, _ASSISTANTS
         )
 
     def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json:
         """``GET /vector_stores/{id}/file_batches/{batch_id}``."""
-        return self._call(
-            lambda: _json(
-                self.client.get(
-                    f"/vector_stores/{vector_store_id}/file_batches/{batch_id}",
-                    cast_to=httpx2.Response,
-                )
-            )
+        return self._send(
+            "get", f"/vector_stores/{vector_store_id}/file_batches/{batch_id}", beta=_ASSISTANTS
         )
 
     def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]:
@@ -353,12 +353,11 @@ class OpenAIProvider(Writer):
         self, vector_store_id: str, file_id: str, attributes: Json
     ) -> Json:
         """``POST /vector_stores/{id}/files/{file_id}``: replace the attributes."""
-        return self._call(
-            lambda: dump(
-                self.client.vector_stores.files.update(
-                    file_id, vector_store_id=vector_store_id, attributes=attributes
-                )
-            )
+        return self._send(
+            "post",
+            f"/vector_stores/{vector_store_id}/files/{file_id}",
+            {"attributes": attributes},
+            _ASSISTANTS,
         )
 
     def detach_file(self, vector_store_id: str, file_id: str) -> None:
