@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,22 +168,28 @@ def _run(
         )
         outcome = api.apply(Path("."), env, confirm=confirm, options=options)
     report_outcome(
-        outcome, verb=verb, destroy=destroy, fmt=fmt, document=apply_document(outcome, verb)
+        outcome, verb=verb, destroy=destroy, fmt=fmt, document=lambda: apply_document(outcome, verb)
     )
 
 
 def report_outcome(
-    outcome: api.ApplyOutcome, *, verb: str, destroy: bool, fmt: str, document: dict[str, Any]
+    outcome: api.ApplyOutcome,
+    *,
+    verb: str,
+    destroy: bool,
+    fmt: str,
+    document: Callable[[], dict[str, Any]],
 ) -> None:
-    """What apply (destroy, promote) prints once it is done: the JSON ``document``, or the
-    summary and the verification; a fresh plan that is not empty is an error."""
+    """What apply (destroy, promote) prints once it is done: the JSON ``document`` (built
+    only then: a large plan's document costs more than the summary), or the summary and the
+    verification; a fresh plan that is not empty is an error."""
     out = make_console()
     plan = outcome.plan
     verify = outcome.verify
     failed = verify is not None and verify.has_changes
     if fmt == "json":
         if not failed:
-            click.echo(json.dumps(document, indent=2, sort_keys=True))
+            click.echo(json.dumps(document(), indent=2, sort_keys=True))
     elif outcome.result is None:
         what = "nothing assistops manages is left" if destroy else "it already matches"
         out.print(

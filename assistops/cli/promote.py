@@ -192,6 +192,11 @@ def promote(
     outcome = done.outcome
     if outcome.result is None and fmt != "json":
         click.echo(promotion_text(done.promotion), nl=False)
-    document: dict[str, Any] = apply_document(outcome, "promote")
-    document["promotion"] = promotion_document(done.promotion)
+
+    def document() -> dict[str, Any]:
+        return {
+            **apply_document(outcome, "promote"),
+            "promotion": promotion_document(done.promotion),
+        }
+
     report_outcome(outcome, verb="promote", destroy=False, fmt=fmt, document=document)
