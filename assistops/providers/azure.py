@@ -32,7 +32,12 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import openai
 
 from assistops.errors import ProviderError
-from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_client
+from assistops.providers.clients import (
+    MAX_RETRIES,
+    REQUEST_TIMEOUT,
+    make_async_http_client,
+    make_http_client,
+)
 from assistops.providers.openai_provider import OpenAIProvider
 from assistops.providers.redact import protect, scrub
 from assistops.providers.settings import (
@@ -148,10 +153,15 @@ class AzureProvider(OpenAIProvider):
         client: openai.AzureOpenAI,
         settings: ProviderSettings,
         *,
+        async_client: Callable[[], openai.AsyncAzureOpenAI],
         credential: TokenCredential | None = None,
     ) -> None:
         super().__init__(
-            client, settings.label, key_env=settings.key_env, environment=settings.environment
+            client,
+            settings.label,
+            async_client=async_client,
+            key_env=settings.key_env,
+            environment=settings.environment,
         )
         self.settings = settings
         self.credential = credential
@@ -160,9 +170,6 @@ class AzureProvider(OpenAIProvider):
 
     def _call(self, fn: Callable[[], T]) -> T:
         return super()._call(lambda: self._refused(fn))
-
-    def _delete(self, fn: Callable[[], object]) -> None:
-        super()._delete(lambda: self._refused(fn))
 
     def _refused(self, fn: Callable[[], T]) -> T:
         try:
@@ -228,21 +235,26 @@ def open_azure(settings: ProviderSettings, key: str | None, root: Path) -> Azure
     else:
         assert key is not None  # open_provider read it from settings.key_env
         auth = {"api_key": key}
+    common: dict[str, Any] = {
+        "base_url": url,
+        "api_version": settings.api_version,
+        "max_retries": MAX_RETRIES,
+        "timeout": REQUEST_TIMEOUT,
+        **auth,
+    }
+
+    def async_client() -> openai.AsyncAzureOpenAI:
+        # the sync token provider is called on the loop; a renewal (hourly) holds it briefly
+        return openai.AsyncAzureOpenAI(http_client=make_async_http_client(), **common)
+
     http_client = make_http_client()
     try:
-        client = openai.AzureOpenAI(
-            base_url=url,
-            api_version=settings.api_version,
-            max_retries=MAX_RETRIES,
-            timeout=REQUEST_TIMEOUT,
-            http_client=http_client,
-            **auth,
-        )
+        client = openai.AzureOpenAI(http_client=http_client, **common)
     except BaseException:
         http_client.close()
         _close(credential)
         raise
-    return AzureProvider(client, settings, credential=credential)
+    return AzureProvider(client, settings, async_client=async_client, credential=credential)
 
 
 def _close(credential: TokenCredential | None) -> None:

@@ -1,11 +1,17 @@
-"""SDK client construction shared by the openai, azure and local providers."""
+"""SDK client construction shared by the openai, azure and local providers.
+
+Each provider holds two clients over the same settings: the SDK's synchronous ``OpenAI`` (lists,
+downloads, conversations) and its ``AsyncOpenAI`` over aiohttp for the calls apply makes by the
+thousand (writes, retrieves, uploads, deletes; see ``event_loop.py``), which cost less than half
+the client CPU there (aiohttp parses HTTP in C).
+"""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx2
@@ -20,37 +26,36 @@ MAX_RETRIES = 2
 
 #: Extra httpx2 event hooks (``{"request": [...], "response": [...]}``) put on every client
 #: made from now on. The test suite registers its OpenAPI contract validator here, so every
-#: exchange assistops itself makes is checked against the official description.
+#: exchange assistops itself makes is checked against the official description. On the async
+#: clients each hook is called with the message already read (``aread``).
 OBSERVERS: list[dict[str, list[Callable[[Any], None]]]] = []
 
-
-_OWN = threading.local()
+# a context variable, not a thread-local: the async calls run in the event loop's tasks, which
+# take the caller's values (event_loop.CallLoop.run)
+_OWN: ContextVar[bool] = ContextVar("assistops_own_rate_limits", default=False)
 
 
 @contextmanager
 def own_rate_limits() -> Iterator[None]:
-    """While a provider call runs in this thread, the SDK retries no 429: the provider
+    """While a provider call runs in this context, the SDK retries no 429: the provider
     retries rate limits itself, through its limiter, so they lower the width in flight
     instead of being retried at full width (``limiter.py``). Other calls on the same client
     (conversations) keep the SDK's own retries."""
-    _OWN.active = True
+    token = _OWN.set(True)
     try:
         yield
     finally:
-        _OWN.active = False
+        _OWN.reset(token)
 
 
-def _refuse_quota_retry(response: httpx2.Response) -> None:
-    """A 429 ``insufficient_quota`` will not pass by waiting: tell the SDK not to retry it;
-    nor any 429 of a call that retries rate limits itself (:func:`own_rate_limits`)."""
-    if response.status_code != 429:
-        return
-    if getattr(_OWN, "active", False):
+def _no_retry(response: httpx2.Response, content: bytes | None) -> None:
+    """Mark a 429 the SDK must not retry: an ``insufficient_quota`` (waiting will not help) or
+    any 429 of a call that retries rate limits itself."""
+    if _OWN.get():
         response.headers["x-should-retry"] = "false"
         return
-    response.read()
     try:
-        body = json.loads(response.content)
+        body = json.loads(content or b"")
     except ValueError:
         return
     error = body.get("error", body) if isinstance(body, dict) else None
@@ -58,14 +63,52 @@ def _refuse_quota_retry(response: httpx2.Response) -> None:
         response.headers["x-should-retry"] = "false"
 
 
-def make_http_client(transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
-    """The HTTP client every provider's SDK client uses (``transport`` for tests only)."""
+def _refuse_quota_retry(response: httpx2.Response) -> None:
+    if response.status_code == 429:
+        _no_retry(response, None if _OWN.get() else response.read())
+
+
+async def _refuse_quota_retry_async(response: httpx2.Response) -> None:
+    if response.status_code == 429:
+        _no_retry(response, None if _OWN.get() else await response.aread())
+
+
+def _observer_hooks() -> dict[str, list[Callable[[Any], None]]]:
     hooks: dict[str, list[Callable[[Any], None]]] = {"request": [], "response": []}
     for observer in OBSERVERS:
         for event, functions in observer.items():
             hooks.setdefault(event, []).extend(functions)
+    return hooks
+
+
+def make_http_client(transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
+    """The HTTP client of every provider's synchronous SDK client (``transport`` for tests)."""
+    hooks = _observer_hooks()
     # the quota check marks the response before observers and the SDK's retry logic see it
     hooks["response"].insert(0, _refuse_quota_retry)
     return openai.DefaultHttpx2Client(
+        timeout=REQUEST_TIMEOUT, transport=transport, event_hooks=hooks
+    )
+
+
+def _read_first(hook: Callable[[Any], None]) -> Callable[[Any], Awaitable[None]]:
+    async def call(message: httpx2.Request | httpx2.Response) -> None:
+        await message.aread()
+        hook(message)
+
+    return call
+
+
+def make_async_http_client(
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> httpx2.AsyncClient:
+    """The HTTP client of every provider's ``AsyncOpenAI``: the SDK's aiohttp client (the
+    ``openai[aiohttp]`` extra), or ``transport`` (tests)."""
+    hooks: dict[str, list[Callable[[Any], Awaitable[None]]]] = {
+        event: [_read_first(hook) for hook in functions]
+        for event, functions in _observer_hooks().items()
+    }
+    hooks.setdefault("response", []).insert(0, _refuse_quota_retry_async)
+    return openai.DefaultAioHttpClient(
         timeout=REQUEST_TIMEOUT, transport=transport, event_hooks=hooks
     )

@@ -8,9 +8,11 @@ SDK's models do not know (they allow extras).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
+from urllib.parse import quote
 
 import httpx2
 import openai
@@ -20,7 +22,8 @@ from pydantic import BaseModel
 from assistops.errors import ProviderError
 from assistops.limits import FILES_LIST_LIMIT_MAX
 from assistops.providers.base import Json, Writer
-from assistops.providers.clients import own_rate_limits
+from assistops.providers.clients import make_async_http_client, own_rate_limits
+from assistops.providers.event_loop import CallLoop
 from assistops.providers.failures import CallContext, is_quota, is_sunset, provider_error
 from assistops.providers.limiter import AdaptiveLimiter
 
@@ -56,13 +59,29 @@ def _all(page: Iterable[BaseModel]) -> list[Json]:
 
 
 def _json(response: httpx2.Response) -> Json:
-    """The body of a write's answer as sent: apply's writes go through the SDK's generic
-    ``post``/``get`` with ``cast_to=httpx2.Response``, which skips building and dumping a typed
-    model for every call (most of a small call's client CPU)."""
+    """The body of a write's answer as sent: apply's calls go through the SDK's generic
+    ``post``/``get``/``delete`` with ``cast_to=httpx2.Response``, which skips building and
+    dumping a typed model for every call (most of a small call's client CPU)."""
     body = response.json()
     if not isinstance(body, dict):
         raise ProviderError(f"{response.request.method} {response.request.url.path}: not an object")
     return body
+
+
+def _path(template: str, *ids: str) -> str:
+    """``template`` with each ``{}`` an id, percent-encoded as the SDK's typed methods do."""
+    return template.format(*(quote(value, safe="") for value in ids))
+
+
+def twin(client: openai.OpenAI) -> openai.AsyncOpenAI:
+    """The ``AsyncOpenAI`` of a plain ``OpenAI`` client: same URL, key, retries and timeout."""
+    return openai.AsyncOpenAI(
+        base_url=client.base_url,
+        api_key=client.api_key,
+        max_retries=client.max_retries,
+        timeout=client.timeout,
+        http_client=make_async_http_client(),
+    )
 
 
 def retry_after(exc: openai.APIStatusError, attempt: int) -> float:
@@ -95,6 +114,9 @@ class Listed(openai.BaseModel):
 class OpenAIProvider(Writer):
     """:class:`Writer` over a ready ``openai.OpenAI`` (or ``AzureOpenAI``) client.
 
+    Lists, downloads and conversations use ``client``; apply's writes, retrieves, uploads and
+    deletes use the ``AsyncOpenAI`` that ``async_client`` makes (by default :func:`twin`),
+    built on the first such call and run on the provider's :class:`CallLoop`.
     ``key_env`` names the environment variable that held the key (401/403 messages say it);
     ``environment`` names the assistops environment (the sunset message says where to set
     ``base_url``).
@@ -105,11 +127,16 @@ class OpenAIProvider(Writer):
         client: openai.OpenAI,
         label: str,
         *,
+        async_client: Callable[[], openai.AsyncOpenAI] | None = None,
         key_env: str | None = None,
         environment: str | None = None,
     ) -> None:
         self.client = client
         self.label = label
+        self._make_async = async_client or (lambda: twin(client))
+        self._async: openai.AsyncOpenAI | None = None
+        self._async_lock = threading.Lock()  # apply's workers all reach for it at once
+        self._loop = CallLoop(f"assistops-calls ({label})")
         #: every call takes a slot; apply sets the width to its concurrency (:meth:`limit`)
         self.limiter = AdaptiveLimiter()
         key = client.api_key if isinstance(client.api_key, str) else ""
@@ -164,30 +191,47 @@ class OpenAIProvider(Writer):
                 # raised outside the handler so neither __cause__ nor __context__ holds it
                 raise error from None
 
-    def _send(
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        """The SDK's async client of apply's calls (made on first use)."""
+        with self._async_lock:
+            if self._async is None:
+                self._async = self._make_async()
+            return self._async
+
+    def _request(
         self, method: str, path: str, body: Json | None = None, beta: str | None = None
     ) -> Json:
-        """One JSON call through the SDK's generic client, answered as the server sent it
-        (:func:`_json`), with the ``OpenAI-Beta`` header its typed method would send."""
+        """One JSON call through the async client's generic methods on the provider's loop,
+        answered as the server sent it (:func:`_json`), with the ``OpenAI-Beta`` header its
+        typed method would send. Call it inside :meth:`_call`."""
         options: Any = {"security": {"bearer_auth": True}}
         if beta is not None:
             options["headers"] = {"OpenAI-Beta": beta}
-        if method == "get":
-            return self._call(
-                lambda: _json(self.client.get(path, options=options, cast_to=httpx2.Response))
-            )
-        return self._call(
-            lambda: _json(
-                self.client.post(path, body=body, options=options, cast_to=httpx2.Response)
-            )
-        )
+        client = self.async_client
 
-    def _delete(self, fn: Callable[[], object]) -> None:
-        """:meth:`_call` where a 404 means already gone (except the sunset's 404)."""
+        async def call() -> httpx2.Response:
+            if method == "get":
+                return await client.get(path, options=options, cast_to=httpx2.Response)
+            if method == "delete":
+                return await client.delete(path, options=options, cast_to=httpx2.Response)
+            return await client.post(path, body=body, options=options, cast_to=httpx2.Response)
+
+        return _json(self._loop.run(call))
+
+    def _send(
+        self, method: str, path: str, body: Json | None = None, beta: str | None = None
+    ) -> Json:
+        """:meth:`_request` in a slot of the limiter (:meth:`_call`)."""
+        return self._call(lambda: self._request(method, path, body, beta))
+
+    def _delete(self, path: str, beta: str | None = None) -> None:
+        """``DELETE path`` in :meth:`_call`, where a 404 means already gone (except the
+        sunset's 404)."""
 
         def gone_is_fine() -> None:
             try:
-                fn()
+                self._request("delete", path, beta=beta)
             except openai.NotFoundError as exc:
                 if is_sunset(exc):
                     raise
@@ -250,15 +294,15 @@ class OpenAIProvider(Writer):
 
     def retrieve_agent(self, agent_id: str) -> Json:
         """One agent by id."""
-        return self._send("get", f"/agents/{agent_id}", beta=_AGENTS)
+        return self._send("get", _path("/agents/{}", agent_id), beta=_AGENTS)
 
     def retrieve_assistant(self, assistant_id: str) -> Json:
         """One assistant by id."""
-        return self._send("get", f"/assistants/{assistant_id}", beta=_ASSISTANTS)
+        return self._send("get", _path("/assistants/{}", assistant_id), beta=_ASSISTANTS)
 
     def retrieve_vector_store(self, vector_store_id: str) -> Json:
         """One vector store by id."""
-        return self._send("get", f"/vector_stores/{vector_store_id}", beta=_ASSISTANTS)
+        return self._send("get", _path("/vector_stores/{}", vector_store_id), beta=_ASSISTANTS)
 
     def vector_store_file_content(self, vector_store_id: str, file_id: str) -> str:
         """The parsed text of a file in a vector store (its content parts joined)."""
@@ -277,11 +321,11 @@ class OpenAIProvider(Writer):
 
     def update_assistant(self, assistant_id: str, body: Json) -> Json:
         """``POST /assistants/{id}`` with ``body`` as is."""
-        return self._send("post", f"/assistants/{assistant_id}", body, _ASSISTANTS)
+        return self._send("post", _path("/assistants/{}", assistant_id), body, _ASSISTANTS)
 
     def delete_assistant(self, assistant_id: str) -> None:
         """``DELETE /assistants/{id}``; already gone is fine."""
-        self._delete(lambda: self.client.beta.assistants.delete(assistant_id))
+        self._delete(_path("/assistants/{}", assistant_id), _ASSISTANTS)
 
     def create_agent(self, body: Json) -> Json:
         """``POST /agents`` with ``body`` as is."""
@@ -289,11 +333,11 @@ class OpenAIProvider(Writer):
 
     def update_agent(self, agent_id: str, body: Json) -> Json:
         """``POST /agents/{id}`` with ``body`` as is."""
-        return self._send("post", f"/agents/{agent_id}", body, _AGENTS)
+        return self._send("post", _path("/agents/{}", agent_id), body, _AGENTS)
 
     def delete_agent(self, agent_id: str) -> None:
         """``DELETE /agents/{id}``; already gone is fine."""
-        self._delete(lambda: self.client.beta.agents.delete(agent_id))
+        self._delete(_path("/agents/{}", agent_id), _AGENTS)
 
     def create_vector_store(self, body: Json) -> Json:
         """``POST /vector_stores`` with ``body`` as is."""
@@ -301,43 +345,42 @@ class OpenAIProvider(Writer):
 
     def update_vector_store(self, vector_store_id: str, body: Json) -> Json:
         """``POST /vector_stores/{id}`` with ``body`` as is."""
-        return self._send("post", f"/vector_stores/{vector_store_id}", body, _ASSISTANTS)
+        return self._send("post", _path("/vector_stores/{}", vector_store_id), body, _ASSISTANTS)
 
     def delete_vector_store(self, vector_store_id: str) -> None:
         """``DELETE /vector_stores/{id}``; already gone is fine."""
-        self._delete(lambda: self.client.vector_stores.delete(vector_store_id))
+        self._delete(_path("/vector_stores/{}", vector_store_id), _ASSISTANTS)
 
     def upload_file(
         self, filename: str, content: bytes | BinaryIO, purpose: str = FILE_PURPOSE
     ) -> Json:
         """``POST /files`` (multipart) with ``purpose``; a file is streamed in chunks."""
-        return self._call(
-            lambda: _json(
-                self.client.post(
-                    "/files",
-                    body={"purpose": purpose},
-                    files=cast(Any, [("file", (filename, content))]),
-                    options=_MULTIPART,
-                    cast_to=httpx2.Response,
-                )
+        client = self.async_client
+
+        async def call() -> httpx2.Response:
+            return await client.post(
+                "/files",
+                body={"purpose": purpose},
+                files=cast(Any, [("file", (filename, content))]),
+                options=_MULTIPART,
+                cast_to=httpx2.Response,
             )
-        )
+
+        return self._call(lambda: _json(self._loop.run(call)))
 
     def delete_file(self, file_id: str) -> None:
         """``DELETE /files/{id}``; already gone is fine."""
-        self._delete(lambda: self.client.files.delete(file_id))
+        self._delete(_path("/files/{}", file_id))
 
     def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json:
         """``POST /vector_stores/{id}/file_batches`` with per-file attributes and chunking."""
-        return self._send(
-            "post", f"/vector_stores/{vector_store_id}/file_batches", {"files": files}, _ASSISTANTS
-        )
+        path = _path("/vector_stores/{}/file_batches", vector_store_id)
+        return self._send("post", path, {"files": files}, _ASSISTANTS)
 
     def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json:
         """``GET /vector_stores/{id}/file_batches/{batch_id}``."""
-        return self._send(
-            "get", f"/vector_stores/{vector_store_id}/file_batches/{batch_id}", beta=_ASSISTANTS
-        )
+        path = _path("/vector_stores/{}/file_batches/{}", vector_store_id, batch_id)
+        return self._send("get", path, beta=_ASSISTANTS)
 
     def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]:
         """Every file of one batch, oldest first."""
@@ -353,24 +396,22 @@ class OpenAIProvider(Writer):
         self, vector_store_id: str, file_id: str, attributes: Json
     ) -> Json:
         """``POST /vector_stores/{id}/files/{file_id}``: replace the attributes."""
-        return self._send(
-            "post",
-            f"/vector_stores/{vector_store_id}/files/{file_id}",
-            {"attributes": attributes},
-            _ASSISTANTS,
-        )
+        path = _path("/vector_stores/{}/files/{}", vector_store_id, file_id)
+        return self._send("post", path, {"attributes": attributes}, _ASSISTANTS)
 
     def detach_file(self, vector_store_id: str, file_id: str) -> None:
         """``DELETE /vector_stores/{id}/files/{file_id}``; already gone is fine."""
-        self._delete(
-            lambda: self.client.vector_stores.files.delete(file_id, vector_store_id=vector_store_id)
-        )
+        self._delete(_path("/vector_stores/{}/files/{}", vector_store_id, file_id), _ASSISTANTS)
 
     # --- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the SDK client's connections."""
-        self.client.close()
+        """Close both SDK clients' connections and stop the loop."""
+        try:
+            if self._async is not None:
+                self._loop.close(self._async.close)
+        finally:
+            self.client.close()
 
     def __enter__(self) -> OpenAIProvider:
         return self

@@ -12,6 +12,8 @@ from provider_support import plain_client, without_none
 from assistops.backend import BackendControl, RunningBackend
 from assistops.providers import OpenAIProvider
 
+pytestmark = pytest.mark.usefixtures("contract_checked")
+
 
 @pytest.fixture
 def provider(client: openai.OpenAI) -> Iterator[OpenAIProvider]:
@@ -180,9 +182,16 @@ def test_fields_the_sdk_does_not_know_are_kept() -> None:
             },
         )
 
-    http = httpx2.Client(transport=httpx2.MockTransport(service))
-    sdk = openai.OpenAI(base_url="https://compat.example/v1", api_key="k", http_client=http)
-    with OpenAIProvider(sdk, "test") as provider:
+    mock = httpx2.MockTransport(service)
+    url = "https://compat.example/v1"
+    sdk = openai.OpenAI(base_url=url, api_key="k", http_client=httpx2.Client(transport=mock))
+    with OpenAIProvider(
+        sdk,
+        "test",
+        async_client=lambda: openai.AsyncOpenAI(
+            base_url=url, api_key="k", http_client=httpx2.AsyncClient(transport=mock)
+        ),
+    ) as provider:
         got = provider.retrieve_assistant("asst_1")
     assert got["future_field"] == {"nested": [1, 2]}
     assert got["tools"][0]["file_search"]["future_knob"] == 3

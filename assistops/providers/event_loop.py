@@ -1,0 +1,83 @@
+"""One event loop thread per provider, where its ``AsyncOpenAI`` calls run.
+
+The engine and apply's scheduler stay synchronous: a worker thread hands a call to
+:meth:`CallLoop.run` and waits for its answer, while the loop keeps every call in flight over
+one aiohttp connection pool. Per call that costs less than half the client CPU of the
+synchronous client in many threads (``benchmarks/RESULTS-scale.md``). The loop starts with the
+first call, so a command that only lists never starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class CallLoop:
+    """An asyncio loop on a daemon thread, started on first use, stopped by :meth:`close`."""
+
+    def __init__(self, name: str = "assistops-calls") -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a call has started the loop (and :meth:`close` has not stopped it)."""
+        return self._loop is not None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Await ``call()`` on the loop and return its result (or raise its exception) here.
+
+        The coroutine sees this thread's context variables (``clients.own_rate_limits``).
+        """
+        caller = contextvars.copy_context()
+
+        async def in_callers_context() -> T:
+            for variable, value in caller.items():
+                variable.set(value)
+            return await call()
+
+        future = asyncio.run_coroutine_threadsafe(in_callers_context(), self._running_loop())
+        return future.result()
+
+    def close(self, finish: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Await ``finish()`` (closing the async client) on the loop, cancel what is still
+        running, and stop the thread. A loop never started is left alone."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+
+        async def shut_down() -> None:
+            try:
+                if finish is not None:
+                    await finish()
+            finally:
+                others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in others:
+                    task.cancel()
+                await asyncio.gather(*others, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(shut_down(), loop).result()
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
