@@ -17,6 +17,8 @@ from assistops.kinds import agent, assistant
 from assistops.providers import Json, OpenAIProvider
 from assistops.providers.openai_provider import dump
 
+pytestmark = pytest.mark.usefixtures("contract_checked")
+
 SCHEMA = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
 
 

@@ -16,6 +16,8 @@ from provider_support import plain_client
 
 from assistops.backend import BackendControl, RunningBackend, start_server
 
+pytestmark = pytest.mark.usefixtures("contract_checked")
+
 PROJECT = "acme"
 TOKEN = "-".join(("entra", "token", "0123456789abcdef"))
 

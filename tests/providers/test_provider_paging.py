@@ -16,6 +16,8 @@ import pytest
 from assistops.backend import BackendControl
 from assistops.providers import Json, OpenAIProvider
 
+pytestmark = pytest.mark.usefixtures("contract_checked")
+
 SIZES = (0, 1, 100, 101, 250)
 
 
