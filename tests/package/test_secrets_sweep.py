@@ -150,6 +150,12 @@ class Sweep:
         self.outputs.append((f"{label} (exit {done.returncode})", done.stdout + done.stderr))
         return done
 
+    def output_of(self, command: str) -> str:
+        """What the runs starting with ``command`` printed (a failure's message shows it)."""
+        return "\n".join(
+            f"$ {label}\n{text}" for label, text in self.outputs if label.startswith(command)
+        )
+
     def everything(self) -> Iterator[tuple[str, str]]:
         """Every output, then every file written under the test's folder."""
         yield from self.outputs
@@ -229,7 +235,7 @@ def test_no_command_writes_the_key_anywhere(
     # failed elsewhere, and the 401 server really was sent the key (and echoed it)
     ok = exits["test"]
     for name in ("render -e", "plan -e", "apply -e", "status -e", "test -e", "promote --from"):
-        assert ok[name] == 0, (name, sweep.outputs)
+        assert ok[name] == 0, sweep.output_of(name)
     assert ok["export " + os.fspath(out / "test-export")] == 0, sweep.outputs
     assert ok["destroy -e"] == ok["show"] == ok["import"] == 0, sweep.outputs
     for env in ("closed", "rejected"):
