@@ -10,10 +10,13 @@ first call, so a command that only lists never starts it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from assistops.errors import ProviderError
 
 T = TypeVar("T")
 
@@ -26,14 +29,12 @@ class CallLoop:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-
-    @property
-    def started(self) -> bool:
-        """Whether a call has started the loop (and :meth:`close` has not stopped it)."""
-        return self._loop is not None
+        self._closed = False
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
+            if self._closed:
+                raise ProviderError(f"{self._name}: a call after the provider was closed")
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
@@ -44,8 +45,10 @@ class CallLoop:
     def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """Await ``call()`` on the loop and return its result (or raise its exception) here.
 
-        The coroutine sees this thread's context variables (``clients.own_rate_limits``).
+        The coroutine sees this thread's context variables (``clients.own_rate_limits``). If
+        this thread is interrupted while it waits, the call is cancelled.
         """
+        loop = self._running_loop()  # first: a refusal leaves no coroutine un-awaited
         caller = contextvars.copy_context()
 
         async def in_callers_context() -> T:
@@ -53,27 +56,35 @@ class CallLoop:
                 variable.set(value)
             return await call()
 
-        future = asyncio.run_coroutine_threadsafe(in_callers_context(), self._running_loop())
-        return future.result()
+        future = asyncio.run_coroutine_threadsafe(in_callers_context(), loop)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise ProviderError(
+                f"{self._name}: the provider was closed while a call was in flight"
+            ) from None
+        except BaseException:
+            future.cancel()  # interrupted here (Ctrl-C): the call stops too
+            raise
 
     def close(self, finish: Callable[[], Awaitable[object]] | None = None) -> None:
-        """Await ``finish()`` (closing the async client) on the loop, cancel what is still
-        running, and stop the thread. A loop never started is left alone."""
+        """Cancel what is still running, await ``finish()`` (closing the async client) on the
+        loop, and stop the thread; later calls are refused. A loop never started is left
+        alone."""
         with self._lock:
+            self._closed = True
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
 
         async def shut_down() -> None:
-            try:
-                if finish is not None:
-                    await finish()
-            finally:
-                others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                for task in others:
-                    task.cancel()
-                await asyncio.gather(*others, return_exceptions=True)
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            if finish is not None:
+                await finish()
 
         try:
             asyncio.run_coroutine_threadsafe(shut_down(), loop).result()

@@ -9,7 +9,7 @@ SDK's models do not know (they allow extras).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 from urllib.parse import quote
@@ -69,12 +69,31 @@ def _json(response: httpx2.Response) -> Json:
 
 
 def _path(template: str, *ids: str) -> str:
-    """``template`` with each ``{}`` an id, percent-encoded as the SDK's typed methods do."""
+    """``template`` with each ``{}`` an id, percent-encoded as the SDK's typed methods do; an
+    empty id is refused as they refuse it (``DELETE /files/`` is no delete)."""
+    if not all(ids):
+        raise ValueError(f"an empty id for {template.format(*('<id>' for _ in ids))}")
     return template.format(*(quote(value, safe="") for value in ids))
 
 
+def _unmasked(exc: openai.APITimeoutError) -> openai.APIError:
+    """The SDK's aiohttp transport reports every failure to connect (refused, DNS, TLS, a
+    dropped connection) as a connect timeout: the error it really was, when it was not one."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    if root is exc or isinstance(root, TimeoutError):
+        return exc
+    error = openai.APIConnectionError(request=exc.request)
+    error.__cause__ = root  # provider_error shows it: "could not reach ... (<why>)"
+    return error
+
+
 def twin(client: openai.OpenAI) -> openai.AsyncOpenAI:
-    """The ``AsyncOpenAI`` of a plain ``OpenAI`` client: same URL, key, retries and timeout."""
+    """The ``AsyncOpenAI`` of a plain ``OpenAI`` client: same URL, key, retries and timeout.
+    Not of an ``AzureOpenAI`` (its API version and auth would be lost): pass ``async_client``."""
+    if isinstance(client, openai.AzureOpenAI):
+        raise TypeError("an AzureOpenAI client needs its async_client factory (azure.open_azure)")
     return openai.AsyncOpenAI(
         base_url=client.base_url,
         api_key=client.api_key,
@@ -217,7 +236,17 @@ class OpenAIProvider(Writer):
                 return await client.delete(path, options=options, cast_to=httpx2.Response)
             return await client.post(path, body=body, options=options, cast_to=httpx2.Response)
 
-        return _json(self._loop.run(call))
+        return _json(self._on_loop(call))
+
+    def _on_loop(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` awaited on the provider's loop, its connection errors named as such."""
+        try:
+            return self._loop.run(call)
+        except openai.APITimeoutError as exc:
+            error = _unmasked(exc)
+            if error is exc:
+                raise
+        raise error
 
     def _send(
         self, method: str, path: str, body: Json | None = None, beta: str | None = None
@@ -354,19 +383,33 @@ class OpenAIProvider(Writer):
     def upload_file(
         self, filename: str, content: bytes | BinaryIO, purpose: str = FILE_PURPOSE
     ) -> Json:
-        """``POST /files`` (multipart) with ``purpose``; a file is streamed in chunks."""
+        """``POST /files`` (multipart) with ``purpose``; a file is streamed in chunks.
+
+        Content up to a chunk (most knowledge files) goes through the async client; a file
+        handle through the synchronous one, whose write timeout ends an upload the server
+        stops reading (aiohttp has no write timeout: it would wait for the kernel's)."""
+        files = cast(Any, [("file", (filename, content))])
+        body = {"purpose": purpose}
+        if not isinstance(content, bytes | bytearray):
+            return self._call(
+                lambda: _json(
+                    self.client.post(
+                        "/files",
+                        body=body,
+                        files=files,
+                        options=_MULTIPART,
+                        cast_to=httpx2.Response,
+                    )
+                )
+            )
         client = self.async_client
 
         async def call() -> httpx2.Response:
             return await client.post(
-                "/files",
-                body={"purpose": purpose},
-                files=cast(Any, [("file", (filename, content))]),
-                options=_MULTIPART,
-                cast_to=httpx2.Response,
+                "/files", body=body, files=files, options=_MULTIPART, cast_to=httpx2.Response
             )
 
-        return self._call(lambda: _json(self._loop.run(call)))
+        return self._call(lambda: _json(self._on_loop(call)))
 
     def delete_file(self, file_id: str) -> None:
         """``DELETE /files/{id}``; already gone is fine."""

@@ -8,8 +8,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
+import pytest
 from contract.validator import ContractRecorder
 
+from assistops.errors import ProviderError
 from assistops.providers import OpenAIProvider
 
 
@@ -52,3 +54,17 @@ def test_sixteen_workers_at_once_share_one_client_and_leave_nothing_open(
     gc.collect()
     assert len(set(ids)) == 16
     assert loop_threads() == []
+
+
+def test_a_write_after_close_is_refused_and_starts_nothing(client: openai.OpenAI) -> None:
+    provider = OpenAIProvider(client, "test (backend)")
+    provider.create_vector_store({"name": "s"})
+    provider.close()
+    with pytest.raises(ProviderError, match="after the provider was closed"):
+        provider.create_vector_store({"name": "t"})
+    assert loop_threads() == []
+
+
+def test_an_empty_id_is_refused_before_any_request(client: openai.OpenAI) -> None:
+    with OpenAIProvider(client, "test (backend)") as provider, pytest.raises(ValueError):
+        provider.delete_file("")

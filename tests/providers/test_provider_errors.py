@@ -115,17 +115,32 @@ def test_openai_style_masked_key_in_a_401_is_scrubbed() -> None:
     assert_key_free(info.value)
 
 
-def test_connection_error_names_the_url() -> None:
+# a list goes through the synchronous client, a write through the async one over aiohttp,
+# whose transport calls every failure to connect a timeout
+@pytest.mark.parametrize(
+    ("call", "request_line"),
+    [
+        pytest.param(lambda p: p.list_assistants(), "GET /v1/assistants", id="list"),
+        pytest.param(
+            lambda p: p.create_assistant({"model": "m"}), "POST /v1/assistants", id="write"
+        ),
+        pytest.param(lambda p: p.upload_file("a.md", b"a"), "POST /v1/files", id="upload"),
+    ],
+)
+def test_connection_error_names_the_url(
+    call: Callable[[OpenAIProvider], object], request_line: str
+) -> None:
     with socket.socket() as probe:  # a port nobody listens on once closed
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
     sdk = openai.OpenAI(base_url=url, api_key=CANARY, max_retries=0)
     with OpenAIProvider(sdk, f"openai ({url})") as provider, pytest.raises(ProviderError) as info:
-        provider.list_assistants()
+        call(provider)
     message = str(info.value)
     assert f"could not reach {url}" in message
-    assert "GET /v1/assistants" in message
+    assert "timed out" not in message
+    assert request_line in message
     assert "base_url" in message
     assert_key_free(info.value)
 
