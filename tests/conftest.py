@@ -10,6 +10,7 @@ import pytest
 from contract.validator import ContractRecorder
 
 from assistops.backend import BackendControl, RunningBackend, start_server
+from assistops.providers import clients
 
 
 def make_client(
@@ -55,6 +56,19 @@ def control(backend: RunningBackend, _control_session: BackendControl) -> Backen
 def contract() -> ContractRecorder:
     """Validates exchanges against the OpenAPI subset (see tests/contract/validator.py)."""
     return ContractRecorder()
+
+
+@pytest.fixture
+def contract_checked(contract: ContractRecorder) -> Iterator[ContractRecorder]:
+    """``contract`` installed on every SDK client assistops builds from now on, the async
+    clients of apply's calls too (``clients.OBSERVERS``); violations fail the test."""
+    hooks = {k: list(v) for k, v in contract.event_hooks().items()}
+    clients.OBSERVERS.append(hooks)
+    try:
+        yield contract
+    finally:
+        clients.OBSERVERS.remove(hooks)
+    contract.assert_clean()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
 from urllib.parse import quote
 
 import httpx2
@@ -388,26 +388,19 @@ class OpenAIProvider(Writer):
         Content up to a chunk (most knowledge files) goes through the async client; a file
         handle through the synchronous one, whose write timeout ends an upload the server
         stops reading (aiohttp has no write timeout: it would wait for the kernel's)."""
-        files = cast(Any, [("file", (filename, content))])
-        body = {"purpose": purpose}
+        request: Any = {
+            "body": {"purpose": purpose},
+            "files": [("file", (filename, content))],
+            "options": _MULTIPART,
+            "cast_to": httpx2.Response,
+        }
         if not isinstance(content, bytes | bytearray):
-            return self._call(
-                lambda: _json(
-                    self.client.post(
-                        "/files",
-                        body=body,
-                        files=files,
-                        options=_MULTIPART,
-                        cast_to=httpx2.Response,
-                    )
-                )
-            )
+            return self._call(lambda: _json(self.client.post("/files", **request)))
         client = self.async_client
 
         async def call() -> httpx2.Response:
-            return await client.post(
-                "/files", body=body, files=files, options=_MULTIPART, cast_to=httpx2.Response
-            )
+            response: httpx2.Response = await client.post("/files", **request)
+            return response
 
         return self._call(lambda: _json(self._on_loop(call)))
 
@@ -451,8 +444,7 @@ class OpenAIProvider(Writer):
     def close(self) -> None:
         """Close both SDK clients' connections and stop the loop."""
         try:
-            if self._async is not None:
-                self._loop.close(self._async.close)
+            self._loop.close(self._async.close if self._async is not None else None)
         finally:
             self.client.close()
 

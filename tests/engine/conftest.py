@@ -3,7 +3,6 @@ exchange assistops makes is checked against the vendored OpenAPI description."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,12 @@ from contract.validator import ContractRecorder
 from engine_helpers import KEY, KEY_ENV, example_project
 
 from assistops.backend import RunningBackend
-from assistops.providers import clients
 
 
 @pytest.fixture(autouse=True)
-def contract_checked(contract: ContractRecorder) -> Iterator[ContractRecorder]:
-    """Install the contract validator on every SDK client the engine builds."""
-    hooks = {k: list(v) for k, v in contract.event_hooks().items()}
-    clients.OBSERVERS.append(hooks)
-    try:
-        yield contract
-    finally:
-        clients.OBSERVERS.remove(hooks)
-    contract.assert_clean()
+def _every_exchange_checked(contract_checked: ContractRecorder) -> ContractRecorder:
+    """Every engine test runs with the contract validator installed (tests/conftest.py)."""
+    return contract_checked
 
 
 @pytest.fixture
