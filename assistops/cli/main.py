@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from assistops import __version__
+from assistops import __version__, startup
 from assistops.cli.commands import COMMANDS, load
 from assistops.cli.console import use_color
 from assistops.cli.options import current, examples, global_options, invocation
@@ -86,7 +86,11 @@ class AssistopsGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The command, imported now; None for an unknown name (click says so)."""
-        return load(cmd_name) if cmd_name in COMMANDS else None
+        if cmd_name not in COMMANDS:
+            return None
+        command = load(cmd_name)
+        startup.settled()
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of ``--help``, from the summaries (no command imported)."""
@@ -160,4 +164,5 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    startup.hold_collection()
     cli(prog_name="assistops")

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from assistops import startup
 from assistops.config.project import Project
 from assistops.errors import ProviderError
 from assistops.lazy import lazy_attributes
@@ -83,4 +84,5 @@ def open_provider(
     module, function = OPENERS[settings.kind]
     opener = getattr(importlib.import_module(module), function)
     provider: Writer = opener(settings, key, project.root)
+    startup.settled()  # the SDK (and the backend) imported: their objects live until exit
     return provider
