@@ -33,12 +33,22 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistops.backend import sandbox_launcher
+if TYPE_CHECKING:
+    from types import ModuleType
 
 SCRATCH = "/mnt/data"
 _LOGS_MAX = 64 * 1024  # characters of stdout+stderr handed back (the rest is cut)
 _BACKSTOP = 15.0  # seconds past the wall time before the launcher itself is killed
+
+
+def _launcher() -> ModuleType:
+    """The launcher module, imported only by a sandbox: it loads libc through ctypes, which
+    every other use of the backend (the embedded ``local`` provider) would pay for."""
+    from assistops.backend import sandbox_launcher
+
+    return sandbox_launcher
 
 
 class SandboxUnavailable(Exception):
@@ -150,7 +160,7 @@ class CodeSandbox:
     def __init__(self, limits: SandboxLimits | None = None, max_concurrent: int = 2) -> None:
         self.limits = limits or SandboxLimits()
         self.runtime = runtime()
-        self.landlock = sandbox_launcher.landlock_abi()  # 0: the namespaces alone
+        self.landlock = _launcher().landlock_abi()  # 0: the namespaces alone
         self.max_concurrent = max_concurrent  # executions at once (run_async); others wait
         self._slots: asyncio.Semaphore | None = None
 
@@ -244,6 +254,7 @@ class CodeSandbox:
         self, work: Path, code: str, files: Mapping[str, bytes]
     ) -> tuple[list[str], dict[str, str]]:
         """Write the job (its files, code and limits) under ``work``; the launcher's argv."""
+        sandbox_launcher = _launcher()
         for sub in ("root", "inputs", "out"):
             (work / sub).mkdir()
         digests = {}
@@ -277,7 +288,7 @@ class CodeSandbox:
         env = {"PATH": "/usr/bin:/bin"}
         if os.environ.get(sandbox_launcher.DENY_ENV):
             env[sandbox_launcher.DENY_ENV] = os.environ[sandbox_launcher.DENY_ENV]
-        launcher = sandbox_launcher.__file__
+        launcher = str(Path(__file__).with_name("sandbox_launcher.py"))
         return [self.runtime.python, "-I", "-S", launcher, str(work / "job.json")], env
 
     def _finish(self, work: Path, returncode: int | None) -> Execution:
