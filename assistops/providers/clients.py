@@ -9,6 +9,7 @@ the client CPU there (aiohttp parses HTTP in C).
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -81,13 +82,20 @@ def _observer_hooks() -> dict[str, list[Callable[[Any], None]]]:
     return hooks
 
 
-def make_http_client(transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
-    """The HTTP client of every provider's synchronous SDK client (``transport`` for tests)."""
+def make_http_client(
+    transport: httpx2.BaseTransport | None = None, *, loopback: bool = False
+) -> httpx2.Client:
+    """The HTTP client of every provider's synchronous SDK client (``transport`` for tests).
+
+    ``loopback``: for the embedded backend, plain HTTP on 127.0.0.1. Its client never speaks
+    TLS, so it is spared loading the system's trusted roots (a fifth of a no-op local
+    ``plan``'s work); an ``https`` URL would fail verification, never pass unchecked."""
     hooks = _observer_hooks()
     # the quota check marks the response before observers and the SDK's retry logic see it
     hooks["response"].insert(0, _refuse_quota_retry)
+    verify: ssl.SSLContext | bool = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if loopback else True
     return openai.DefaultHttpx2Client(
-        timeout=REQUEST_TIMEOUT, transport=transport, event_hooks=hooks
+        timeout=REQUEST_TIMEOUT, transport=transport, event_hooks=hooks, verify=verify
     )
 
 
