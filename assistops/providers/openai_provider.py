@@ -2,21 +2,22 @@
 
 The azure and local providers reuse it with their own SDK client. Bodies go out as given
 (``extra_body``) so the wire request is exactly the engine's dict, with no SDK-side renaming;
-results come back as ``model_dump(mode="json", by_alias=True)`` dicts, which keep fields the
-SDK's models do not know (they allow extras).
+lists and apply's calls come back as the JSON the server sent (the SDK's generic ``get``/``post``
+with ``cast_to=httpx2.Response``), conversations as ``model_dump(mode="json", by_alias=True)``
+dicts of the SDK's objects, which keep fields its models do not know (they allow extras).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
 from urllib.parse import quote
 
 import httpx2
 import openai
-from openai.pagination import SyncCursorPage
 from pydantic import BaseModel
 
 from assistops.errors import ProviderError
@@ -44,6 +45,8 @@ _MULTIPART: Final[Any] = {"headers": {"Content-Type": "multipart/form-data"}}
 # the OpenAI-Beta headers the SDK's typed methods send
 _ASSISTANTS: Final = "assistants=v2"
 _AGENTS: Final = "agents=v1"
+# the security option the SDK's typed methods pass (the key as a bearer token)
+_BEARER: Final = {"bearer_auth": True}
 
 
 def dump(obj: BaseModel) -> Json:
@@ -51,11 +54,6 @@ def dump(obj: BaseModel) -> Json:
     # warnings off: SDK models are built loosely from whatever the server sent, and we pass
     # that through unchanged rather than complain about it
     return obj.model_dump(mode="json", by_alias=True, exclude_unset=False, warnings=False)
-
-
-def _all(page: Iterable[BaseModel]) -> list[Json]:
-    # iterating an SDK page fetches the following pages (after=<last id>) until has_more=false
-    return [dump(item) for item in page]
 
 
 def _json(response: httpx2.Response) -> Json:
@@ -115,19 +113,6 @@ def retry_after(exc: openai.APIStatusError, attempt: int) -> float:
             except ValueError:
                 pass  # an HTTP date: fall back to the backoff
     return min(MAX_RATE_LIMIT_WAIT, 0.5 * 2.0**attempt)
-
-
-class Listed(openai.BaseModel):
-    """An item of a beta list page (assistants, agents), kept as the server sent it.
-
-    ``client.beta`` imports every beta resource and its types (about a thousand pydantic
-    models, half a second) on first use, and a plan that changes nothing needs only these two
-    lists. They go through the SDK's own client (``get_api_list``: its pagination, retries,
-    auth and errors) with the headers and query its ``beta.*.list`` would send, into this
-    model, which the SDK's ``extra="allow"`` lets hold every field.
-    """
-
-    id: str
 
 
 class OpenAIProvider(Writer):
@@ -269,49 +254,51 @@ class OpenAIProvider(Writer):
 
     # --- Reader ---------------------------------------------------------------------------
 
-    def _list_beta(self, path: str, beta: str) -> list[Json]:
-        """Every item of a beta list, oldest first, as ``client.beta.<resource>.list`` would
-        ask for it (see :class:`Listed`)."""
-        return self._call(
-            lambda: _all(
-                self.client.get_api_list(  # the first page is fetched here
-                    path,
-                    model=Listed,
-                    page=SyncCursorPage[Listed],
-                    options={
-                        "headers": {"OpenAI-Beta": beta},
-                        "params": {"limit": PAGE_SIZE, "order": "asc"},
-                        "security": {"bearer_auth": True},
-                    },
-                )
-            )
-        )
+    def _list(self, path: str, params: Json, beta: str | None = None) -> list[Json]:
+        """Every item of a cursor-paged list, oldest first, as the SDK's ``list`` asks for it
+        (its query and ``OpenAI-Beta`` header) and pages it (``after`` = the last item's id,
+        until ``has_more`` is false or a page is empty or ends without an id), through its
+        generic ``get``.
+
+        Items stay the dicts the server sent: the typed ``list`` builds a model for each item
+        and :func:`dump` turns it back, five sixths of a long list's client CPU (and
+        ``client.beta`` would import a thousand models). Each page is one call: a rate limit
+        retries that page, not the list."""
+        headers = {"OpenAI-Beta": beta} if beta else {}
+        query = {**params, "order": "asc"}
+        items: list[Json] = []
+
+        def fetch(options: Any) -> Json:
+            return _json(self.client.get(path, options=options, cast_to=httpx2.Response))
+
+        while True:
+            options = {"params": dict(query), "headers": headers, "security": _BEARER}
+            page = self._call(partial(fetch, options))
+            data = page.get("data")
+            if not isinstance(data, list):
+                raise ProviderError(f"GET {path}: a list page without 'data'")
+            items.extend(data)
+            last = data[-1].get("id") if data and isinstance(data[-1], dict) else None
+            if page.get("has_more") is False or not last:
+                return items
+            query["after"] = last
 
     def list_assistants(self) -> list[Json]:
         """Every assistant, oldest first."""
-        return self._list_beta("/assistants", "assistants=v2")
+        return self._list("/assistants", {"limit": PAGE_SIZE}, _ASSISTANTS)
 
     def list_vector_stores(self) -> list[Json]:
         """Every vector store, oldest first."""
-        return self._call(
-            lambda: _all(self.client.vector_stores.list(limit=PAGE_SIZE, order="asc"))
-        )
+        return self._list("/vector_stores", {"limit": PAGE_SIZE}, _ASSISTANTS)
 
     def list_vector_store_files(self, vector_store_id: str) -> list[Json]:
         """Every file of one vector store (all statuses), oldest first."""
-        return self._call(
-            lambda: _all(
-                self.client.vector_stores.files.list(vector_store_id, limit=PAGE_SIZE, order="asc")
-            )
-        )
+        path = _path("/vector_stores/{}/files", vector_store_id)
+        return self._list(path, {"limit": PAGE_SIZE}, _ASSISTANTS)
 
     def list_files(self, purpose: str = FILE_PURPOSE) -> list[Json]:
         """Every file of one purpose, oldest first."""
-        return self._call(
-            lambda: _all(
-                self.client.files.list(purpose=purpose, limit=FILES_PAGE_SIZE, order="asc")
-            )
-        )
+        return self._list("/files", {"purpose": purpose, "limit": FILES_PAGE_SIZE})
 
     def file_content(self, file_id: str) -> bytes:
         """The bytes of a downloadable file."""
@@ -319,7 +306,7 @@ class OpenAIProvider(Writer):
 
     def list_agents(self) -> list[Json]:
         """Every agent, oldest first (with the ``OpenAI-Beta: agents=v1`` header)."""
-        return self._list_beta("/agents", "agents=v1")
+        return self._list("/agents", {"limit": PAGE_SIZE}, _AGENTS)
 
     def retrieve_agent(self, agent_id: str) -> Json:
         """One agent by id."""
@@ -420,13 +407,8 @@ class OpenAIProvider(Writer):
 
     def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]:
         """Every file of one batch, oldest first."""
-        return self._call(
-            lambda: _all(
-                self.client.vector_stores.file_batches.list_files(
-                    batch_id, vector_store_id=vector_store_id, limit=PAGE_SIZE, order="asc"
-                )
-            )
-        )
+        path = _path("/vector_stores/{}/file_batches/{}/files", vector_store_id, batch_id)
+        return self._list(path, {"limit": PAGE_SIZE}, _ASSISTANTS)
 
     def update_vector_store_file(
         self, vector_store_id: str, file_id: str, attributes: Json

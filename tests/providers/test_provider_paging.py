@@ -83,3 +83,14 @@ def test_files_in_one_page_vector_store_files_and_batch_files_by_100(
             control, store_files, partial(provider.list_vector_store_files, store)
         )
         assert ({f["id"] for f in items}, requests) == (set(files[:n]), expected_pages(n))
+
+
+def test_a_rate_limit_on_a_later_page_retries_that_page_not_the_list(
+    provider: OpenAIProvider, control: BackendControl
+) -> None:
+    made = [provider.create_vector_store({"name": f"s{i}"})["id"] for i in range(250)]
+    route = "GET /v1/vector_stores"
+    control.add_fault("error", route, first=2, status=429, retry_after=0.01)
+    items, requests = count_list(control, route, provider.list_vector_stores)
+    assert [s["id"] for s in items] == made  # each store once, in order
+    assert requests == 3 + 1  # three pages, and the second page once more (not all three)
