@@ -3,7 +3,10 @@ every worker thread, stopped with nothing left open by ``close``."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import gc
+import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +16,7 @@ from contract.validator import ContractRecorder
 
 from assistops.errors import ProviderError
 from assistops.providers import OpenAIProvider
+from assistops.providers.event_loop import CallLoop
 
 
 def loop_threads() -> list[str]:
@@ -68,3 +72,80 @@ def test_a_write_after_close_is_refused_and_starts_nothing(client: openai.OpenAI
 def test_an_empty_id_is_refused_before_any_request(client: openai.OpenAI) -> None:
     with OpenAIProvider(client, "test (backend)") as provider, pytest.raises(ValueError):
         provider.delete_file("")
+
+
+def test_a_call_sees_its_callers_context_and_raises_its_own_error() -> None:
+    seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
+    calls = CallLoop("test-loop")
+
+    async def read() -> str:
+        return seen.get()
+
+    async def fail() -> str:
+        raise ValueError("from the loop")
+
+    try:
+        seen.set("caller")
+        assert calls.run(read) == "caller"
+        with pytest.raises(ValueError, match="from the loop"):
+            calls.run(fail)
+        assert calls.run(read) == "caller"  # nothing left over from the failure
+    finally:
+        calls.close()
+
+
+def test_close_while_a_call_waits_answers_it_with_a_provider_error() -> None:
+    calls = CallLoop("test-loop")
+    started = threading.Event()
+    outcome: list[BaseException] = []
+
+    async def hang() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    def caller() -> None:
+        try:
+            calls.run(hang)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    assert started.wait(10)
+    calls.close()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ProviderError)
+    assert "closed while a call was in flight" in str(outcome[0])
+
+
+def test_an_interrupted_caller_cancels_its_call_and_its_next_call_is_its_own() -> None:
+    # Ctrl-C reaches the main thread while it waits for the loop
+    assert threading.current_thread() is threading.main_thread()
+    calls = CallLoop("test-loop")
+    started, cancelled = threading.Event(), threading.Event()
+
+    async def hang() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "late"
+
+    async def quick() -> str:
+        return "mine"
+
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Thread(target=lambda: started.wait(10) and signal.pthread_kill(main, signal.SIGINT))
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            calls.run(hang)
+        assert cancelled.wait(10)
+        assert calls.run(quick) == "mine"  # not the interrupted call's answer
+    finally:
+        timer.join()
+        calls.close()
