@@ -25,8 +25,9 @@ import queue
 import re
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
     before = writer.limit(width)  # plans read at their own width again afterwards
     forward = [s for s in plan.steps if not phase_of[type(s)].removes]
     try:
-        with ThreadPoolExecutor(max_workers=width) as pool:
+        with _Workers(width) as pool:
             run = _Run(pool, width, visitor, result)
             run.graph(forward, _dependencies(forward))
             for phase, types in PHASES:
@@ -144,6 +145,42 @@ def _dependencies(steps: list[Step]) -> list[set[int]]:
     return out
 
 
+class _Workers:
+    """Up to ``width`` threads running what :meth:`submit` hands them, started as the steps in
+    flight need them and stopped on exit, once they are done.
+
+    Steps are handed over on a C-level queue: the pool's Future (a Condition and its locks)
+    for every step cost more than the rest of the scheduling, and apply never used it."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self._todo: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def _serve(self) -> None:
+        while (work := self._todo.get()) is not None:
+            work()
+
+    def submit(self, work: Callable[[], None], in_flight: int) -> None:
+        """Run ``work`` on a worker; ``in_flight`` steps (this one included) now need one."""
+        if len(self._threads) < min(in_flight, self.width):
+            thread = threading.Thread(
+                target=self._serve, name=f"assistops-apply-{len(self._threads)}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        self._todo.put(work)
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _ in self._threads:
+            self._todo.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
 class _Run:
     """Runs graphs of steps on one pool: each step once what it waits for is done.
 
@@ -151,9 +188,7 @@ class _Run:
     out steps wakes once per step instead of locking every future in flight each time.
     """
 
-    def __init__(
-        self, pool: ThreadPoolExecutor, width: int, visitor: _Visitor, result: ApplyResult
-    ) -> None:
+    def __init__(self, pool: _Workers, width: int, visitor: _Visitor, result: ApplyResult) -> None:
         self.pool = pool
         self.width = width
         self.visitor = visitor
@@ -191,7 +226,7 @@ class _Run:
                     self.started.add(phase)
                     self.visitor.emit(Event("phase", message=phase.label, total=per_phase[phase]))
                 running.add(i)
-                self.pool.submit(self._task, i, steps[i])
+                self.pool.submit(partial(self._task, i, steps[i]), len(running))
             try:
                 reports = [self.finished.get()]
                 while not self.finished.empty():
