@@ -27,7 +27,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -182,10 +181,12 @@ class _Workers:
 
 
 class _Run:
-    """Runs graphs of steps on one pool: each step once what it waits for is done.
+    """Runs graphs of steps on one set of workers: each step once what it waits for is done.
 
-    Workers report each finished step on a queue (one put per step), so the loop that hands
-    out steps wakes once per step instead of locking every future in flight each time.
+    The workers schedule themselves: one that finishes a step counts down the steps waiting
+    for it and takes the next ready one, so a step costs no hand-over to and from the calling
+    thread (two thread wake-ups a step, more CPU than the rest of the scheduling). The calling
+    thread waits until the graph is done, has failed or is interrupted.
     """
 
     def __init__(self, pool: _Workers, width: int, visitor: _Visitor, result: ApplyResult) -> None:
@@ -194,80 +195,122 @@ class _Run:
         self.visitor = visitor
         self.result = result
         self.started: set[Phase] = set()
-        self.finished: queue.SimpleQueue[tuple[int, BaseException | None]] = queue.SimpleQueue()
-
-    def _task(self, i: int, step: Step) -> None:
-        try:
-            self.visitor.visit(step)
-        except BaseException as exc:  # reported to the loop, which stops the run
-            self.finished.put((i, exc))
-        else:
-            self.finished.put((i, None))
 
     def graph(self, steps: list[Step], waits_for: list[set[int]]) -> None:
         """Run ``steps``; the first failure (or Ctrl-C) stops it as ``ApplyError``."""
-        waiting = [len(w) for w in waits_for]
-        unblocks: list[list[int]] = [[] for _ in steps]
+        if not steps:
+            return
+        graph = _Graph(steps, waits_for, self)
+        drainers = min(self.width, len(steps))
+        exited: queue.SimpleQueue[None] = queue.SimpleQueue()
+
+        def drain() -> None:
+            try:
+                graph.drain()
+            finally:
+                exited.put(None)
+
+        for n in range(drainers):
+            self.pool.submit(drain, n + 1)
+        left = drainers
+        try:
+            while left:
+                exited.get()
+                left -= 1
+        except KeyboardInterrupt:
+            graph.stop()
+            for _ in range(left):
+                exited.get()
+            self.result.created = dict(self.visitor.registry)
+            raise ApplyError(
+                "interrupted: the calls in flight finished and nothing new was started; "
+                "run 'assistops apply' again to finish",
+                self.result,
+            ) from None
+        if graph.failures:
+            self.result.created = dict(self.visitor.registry)
+            step, exc = graph.failures[0]
+            more = f" (and {len(graph.failures) - 1} more)" if len(graph.failures) > 1 else ""
+            message = _failure(step, exc, more, len(self.result.done))
+            raise ApplyError(message, self.result) from exc
+
+
+class _Graph:
+    """One graph's state, shared by the workers under one condition: the ready steps (the
+    later phase first, then plan order), how many each step still waits for, the steps
+    running, and the failures (after one, nothing new starts)."""
+
+    def __init__(self, steps: list[Step], waits_for: list[set[int]], run: _Run) -> None:
+        self.steps = steps
+        self.run = run
+        self.waiting = [len(w) for w in waits_for]
+        self.unblocks: list[list[int]] = [[] for _ in steps]
         for i, deps in enumerate(waits_for):
             for j in deps:
-                unblocks[j].append(i)
-        per_phase: dict[Phase, int] = defaultdict(int)
+                self.unblocks[j].append(i)
+        self.per_phase: dict[Phase, int] = defaultdict(int)
         for step in steps:
-            per_phase[type(step).phase] += 1
-        # later phases first (they finish a chain), then plan order
-        ready = [(-type(s).phase.rank, i) for i, s in enumerate(steps) if not waiting[i]]
-        heapq.heapify(ready)
-        running: set[int] = set()
-        while ready or running:
-            while ready and len(running) < self.width:
-                _, i = heapq.heappop(ready)
-                phase = type(steps[i]).phase
-                if phase not in self.started:
-                    self.started.add(phase)
-                    self.visitor.emit(Event("phase", message=phase.label, total=per_phase[phase]))
-                running.add(i)
-                self.pool.submit(partial(self._task, i, steps[i]), len(running))
-            try:
-                reports = [self.finished.get()]
-                while not self.finished.empty():
-                    reports.append(self.finished.get())
-            except KeyboardInterrupt:
-                self._stop(steps, running)
-                raise ApplyError(
-                    "interrupted: the calls in flight finished and nothing new was started; "
-                    "run 'assistops apply' again to finish",
-                    self.result,
-                ) from None
-            failures: list[tuple[Step, BaseException]] = []
-            for i, exc in reports:
-                running.discard(i)
-                if exc is not None:
-                    failures.append((steps[i], exc))
-                    continue
-                self.result.done.append(steps[i])
-                for k in unblocks[i]:
-                    waiting[k] -= 1
-                    if not waiting[k]:
-                        heapq.heappush(ready, (-type(steps[k]).phase.rank, k))
-            if failures:
-                failures += self._stop(steps, running)
-                step, exc = failures[0]
-                more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-                message = _failure(step, exc, more, len(self.result.done))
-                raise ApplyError(message, self.result) from exc
+            self.per_phase[type(step).phase] += 1
+        self.ready = [(-type(s).phase.rank, i) for i, s in enumerate(steps) if not self.waiting[i]]
+        heapq.heapify(self.ready)
+        self.running = 0
+        self.stopped = False
+        self.failures: list[tuple[Step, BaseException]] = []
+        self.cond = threading.Condition()
 
-    def _stop(self, steps: list[Step], running: set[int]) -> list[tuple[Step, BaseException]]:
-        """Let the steps in flight finish; keep what they did; return their failures."""
-        failures: list[tuple[Step, BaseException]] = []
-        while running:
-            i, exc = self.finished.get()
-            running.discard(i)
-            if exc is None:
-                self.result.done.append(steps[i])
-            else:
-                failures.append((steps[i], exc))
-        self.result.created = dict(self.visitor.registry)
-        return failures
+    def stop(self) -> None:
+        """Start nothing new; the steps running finish."""
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+
+    def _next(self) -> int | None:
+        """The next step to run (its phase announced first), or None when there is none left
+        to run here: all done, or stopped."""
+        with self.cond:
+            while not self.stopped and not self.ready:
+                if not self.running:
+                    return None
+                self.cond.wait()
+            if self.stopped:
+                return None
+            _, i = heapq.heappop(self.ready)
+            self.running += 1
+            phase = type(self.steps[i]).phase
+            if phase not in self.run.started:  # announced before any of its steps ends
+                self.run.started.add(phase)
+                self.run.visitor.emit(
+                    Event("phase", message=phase.label, total=self.per_phase[phase])
+                )
+            return i
+
+    def drain(self) -> None:
+        """Run ready steps one after another until the graph is done or stopped."""
+        while (i := self._next()) is not None:
+            step = self.steps[i]
+            failure: BaseException | None = None
+            try:
+                self.run.visitor.visit(step)
+            except BaseException as exc:  # recorded: the run stops and reports it
+                failure = exc
+            with self.cond:
+                self.running -= 1
+                if failure is not None:
+                    self.failures.append((step, failure))
+                    self.stopped = True
+                    self.cond.notify_all()
+                    continue
+                self.run.result.done.append(step)
+                freed = 0
+                for k in self.unblocks[i]:
+                    self.waiting[k] -= 1
+                    if not self.waiting[k]:
+                        heapq.heappush(self.ready, (-type(self.steps[k]).phase.rank, k))
+                        freed += 1
+                if not self.running and not self.ready:
+                    self.cond.notify_all()  # done: every idle worker leaves
+                elif freed:
+                    self.cond.notify(freed)
 
 
 def _failure(step: Step, exc: BaseException, more: str, done: int) -> str:

@@ -98,6 +98,36 @@ def test_an_apply_killed_midway_converges_on_the_next_run(
     assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
 
 
+def test_ctrl_c_lets_the_calls_in_flight_finish_says_so_and_the_next_run_converges(
+    project: Path, backend: RunningBackend, control: BackendControl
+) -> None:
+    control.add_fault("latency", "*", times=None, latency_ms=150)
+    env = {**os.environ, KEY_ENV: KEY}
+    child = subprocess.Popen(
+        _cli(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and control.requests().get("POST /v1/files", 0) < 2:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    output, _ = child.communicate(timeout=30)
+    text = output.decode()
+    control.clear_faults()
+    assert child.returncode == 1, text
+    assert "interrupted: the calls in flight finished and nothing new was started" in text
+    assert "Traceback" not in text
+    client = sdk(backend)
+    uploaded = len(list(client.files.list(purpose="assistants")))
+    assert 0 < uploaded < 6  # stopped early, and what was in flight was kept
+    result = run(project, "apply", "-e", "test", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert len(list(client.files.list(purpose="assistants"))) == 6  # no duplicate upload
+    assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
+
+
 def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     out = b""
     deadline = time.monotonic() + timeout
