@@ -6,10 +6,9 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from assistops import api
 from assistops.cli.console import can_redraw, make_console, use_color
@@ -27,6 +26,9 @@ from assistops.engine.options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, Event
 from assistops.engine.plan import Plan
 from assistops.errors import PlanError
 from assistops.output import plan_document, render_compact, render_text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class Reporter:
@@ -56,6 +58,9 @@ class Reporter:
 
     def _bar(self, event: Event) -> None:
         if self.progress is None:
+            # imported with the first bar: a run that draws none never pays for rich's progress
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),

@@ -19,9 +19,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from assistops import limits
 from assistops.config.models import (
     OPENAI_API,
@@ -531,6 +528,10 @@ def _schema(source: SchemaSource, merged: Merged) -> list[Problem]:
         if copied is not None:  # a $defs entry copied from the file a $ref named: fix it there
             file, line = copied[0].file, copied[0].line_of(copied[1])
         out.append(Problem(file, line, where, message, hint))
+
+    # imported here: a project without schemas never pays for jsonschema (about 20 ms)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
 
     try:
         Draft202012Validator.check_schema(source.schema)
