@@ -73,8 +73,8 @@ class CallLoop:
             started.append(task)
             task.add_done_callback(inbox.put)
 
-        loop.call_soon_threadsafe(start)
         try:
+            loop.call_soon_threadsafe(start)
             task = inbox.get()
         except BaseException:
             _mailbox.inbox = None  # interrupted here (Ctrl-C): the call stops too
