@@ -15,11 +15,13 @@ import click
 
 @dataclass(frozen=True)
 class Entry:
-    """Where a command lives, and its one-line summary for the command list."""
+    """Where a command lives, its one-line summary for the command list, and whether it opens
+    a provider (then the collector is held until it has: ``assistops/startup.py``)."""
 
     module: str
     attribute: str
     summary: str
+    opens_provider: bool = False
 
 
 COMMANDS: dict[str, Entry] = {
@@ -42,6 +44,7 @@ COMMANDS: dict[str, Entry] = {
         "assistops.cli.plan",
         "plan",
         "Compare the declarations with live state in ENV and show what apply would change.",
+        opens_provider=True,
     ),
     "show": Entry(
         "assistops.cli.show",
@@ -53,37 +56,49 @@ COMMANDS: dict[str, Entry] = {
         "status",
         "Show what runs in ENV: each resource with its provider id, the revision its last apply "
         "recorded, when that was, and whether it matches the declarations or drifted.",
+        opens_provider=True,
     ),
     "apply": Entry(
         "assistops.cli.apply",
         "apply",
         "Make ENV match the declarations, then verify that a fresh plan is empty.",
+        opens_provider=True,
     ),
     "destroy": Entry(
         "assistops.cli.apply",
         "destroy",
         "Delete everything assistops manages in ENV (nothing else is touched).",
+        opens_provider=True,
     ),
     "promote": Entry(
         "assistops.cli.promote",
         "promote",
         "Deploy to DST exactly what SRC runs, and refuse unless that is provable.",
+        opens_provider=True,
     ),
     "test": Entry(
         "assistops.cli.test",
         "test",
         "Run the conversation tests (<assistant>/tests/*.yaml) against what ENV runs.",
+        opens_provider=True,
     ),
-    "chat": Entry("assistops.cli.chat", "chat", "Talk to the assistant NAME as ENV runs it."),
+    "chat": Entry(
+        "assistops.cli.chat",
+        "chat",
+        "Talk to the assistant NAME as ENV runs it.",
+        opens_provider=True,
+    ),
     "import": Entry(
         "assistops.cli.import_",
         "import_",
         "Write ASSISTANT_ID (and its vector store and files) as declarations, then tag it.",
+        opens_provider=True,
     ),
     "export": Entry(
         "assistops.cli.export",
         "export",
         "Write assistants as a new project in DIRECTORY whose plan is empty.",
+        opens_provider=True,
     ),
     "serve": Entry(
         "assistops.cli.serve",

@@ -89,7 +89,7 @@ class AssistopsGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         command = load(cmd_name)
-        startup.settled()
+        startup.settled(more_to_come=COMMANDS[cmd_name].opens_provider)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

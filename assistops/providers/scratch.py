@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import openai
 
+from assistops import startup
 from assistops.backend import start_server
 from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_client
 from assistops.providers.local import LOCAL_KEY, LocalProvider
@@ -21,10 +22,12 @@ def open_scratch() -> LocalProvider:
     everything it held."""
     running = start_server(db=":memory:", host="127.0.0.1", port=0)
     try:
-        return LocalProvider(running, "local (throwaway, in memory)")
+        provider = LocalProvider(running, "local (throwaway, in memory)")
     except BaseException:
         running.stop()
         raise
+    startup.settled()  # as open_provider: the SDK and the backend are imported
+    return provider
 
 
 def open_server(
@@ -42,4 +45,5 @@ def open_server(
         timeout=REQUEST_TIMEOUT,
         http_client=make_http_client(),
     )
+    startup.settled()  # as open_provider: the SDK is imported
     return OpenAIProvider(client, f"openai ({base_url.rstrip('/')})", key_env=key_env)
