@@ -139,7 +139,12 @@ def test_an_interrupted_caller_cancels_its_call_and_its_next_call_is_its_own() -
 
     main = threading.main_thread().ident
     assert main is not None
-    timer = threading.Thread(target=lambda: started.wait(10) and signal.pthread_kill(main, signal.SIGINT))
+
+    def interrupt() -> None:
+        if started.wait(10):
+            signal.pthread_kill(main, signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
     try:
         timer.start()
         with pytest.raises(KeyboardInterrupt):
