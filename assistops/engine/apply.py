@@ -20,6 +20,7 @@ every step is idempotent against a fresh plan, so running apply again converges.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import queue
 import re
@@ -166,8 +167,10 @@ class _Workers:
             thread = threading.Thread(
                 target=self._serve, name=f"assistops-apply-{len(self._threads)}", daemon=True
             )
-            thread.start()
+            # counted before it starts: a Ctrl-C inside start() may leave it running anyway,
+            # and each running worker must get its own stop below
             self._threads.append(thread)
+            thread.start()
         self._todo.put(work)
 
     def __enter__(self) -> _Workers:
@@ -177,7 +180,8 @@ class _Workers:
         for _ in self._threads:
             self._todo.put(None)
         for thread in self._threads:
-            thread.join()
+            with contextlib.suppress(RuntimeError):  # never started (Ctrl-C in start())
+                thread.join()
 
 
 class _Run:
@@ -201,26 +205,13 @@ class _Run:
         if not steps:
             return
         graph = _Graph(steps, waits_for, self)
-        drainers = min(self.width, len(steps))
-        exited: queue.SimpleQueue[None] = queue.SimpleQueue()
-
-        def drain() -> None:
-            try:
-                graph.drain()
-            finally:
-                exited.put(None)
-
-        for n in range(drainers):
-            self.pool.submit(drain, n + 1)
-        left = drainers
         try:
-            while left:
-                exited.get()
-                left -= 1
+            for n in range(min(self.width, len(steps))):
+                self.pool.submit(graph.drain, n + 1)
+            graph.wait()
         except KeyboardInterrupt:
             graph.stop()
-            for _ in range(left):
-                exited.get()
+            graph.wait()  # for the state, not for the workers: nothing to miscount
             self.result.created = dict(self.visitor.registry)
             raise ApplyError(
                 "interrupted: the calls in flight finished and nothing new was started; "
@@ -236,9 +227,10 @@ class _Run:
 
 
 class _Graph:
-    """One graph's state, shared by the workers under one condition: the ready steps (the
-    later phase first, then plan order), how many each step still waits for, the steps
-    running, and the failures (after one, nothing new starts)."""
+    """One graph's state, shared by the workers under one lock: the ready steps (the later
+    phase first, then plan order), how many each step still waits for, the steps running, and
+    the failures (after one, nothing new starts). Workers wait on ``ready_or_over`` for a step;
+    the calling thread waits on ``settled`` until none runs and none will start."""
 
     def __init__(self, steps: list[Step], waits_for: list[set[int]], run: _Run) -> None:
         self.steps = steps
@@ -256,32 +248,58 @@ class _Graph:
         self.running = 0
         self.stopped = False
         self.failures: list[tuple[Step, BaseException]] = []
-        self.cond = threading.Condition()
+        lock = threading.Lock()
+        self.ready_or_over = threading.Condition(lock)
+        self.settled = threading.Condition(lock)
+
+    def _over(self) -> bool:
+        return not self.running and (self.stopped or not self.ready)
 
     def stop(self) -> None:
         """Start nothing new; the steps running finish."""
-        with self.cond:
+        with self.ready_or_over:
             self.stopped = True
-            self.cond.notify_all()
+            self.ready_or_over.notify_all()
+            if self._over():
+                self.settled.notify_all()
+
+    def wait(self) -> None:
+        """Until no step runs and none will start: all done, or stopped (Ctrl-C reaches the
+        caller here)."""
+        with self.settled:
+            while not self._over():
+                self.settled.wait()
+
+    def _fail(self, step: Step, exc: BaseException) -> None:
+        # with the lock held, after the failed step stopped counting as running
+        self.failures.append((step, exc))
+        self.stopped = True
+        self.ready_or_over.notify_all()
+        if self._over():
+            self.settled.notify_all()
 
     def _next(self) -> int | None:
         """The next step to run (its phase announced first), or None when there is none left
         to run here: all done, or stopped."""
-        with self.cond:
+        with self.ready_or_over:
             while not self.stopped and not self.ready:
                 if not self.running:
                     return None
-                self.cond.wait()
+                self.ready_or_over.wait()
             if self.stopped:
                 return None
             _, i = heapq.heappop(self.ready)
-            self.running += 1
             phase = type(self.steps[i]).phase
             if phase not in self.run.started:  # announced before any of its steps ends
                 self.run.started.add(phase)
-                self.run.visitor.emit(
-                    Event("phase", message=phase.label, total=self.per_phase[phase])
-                )
+                try:
+                    self.run.visitor.emit(
+                        Event("phase", message=phase.label, total=self.per_phase[phase])
+                    )
+                except BaseException as exc:  # a display that failed stops the run
+                    self._fail(self.steps[i], exc)
+                    return None
+            self.running += 1
             return i
 
     def drain(self) -> None:
@@ -293,12 +311,10 @@ class _Graph:
                 self.run.visitor.visit(step)
             except BaseException as exc:  # recorded: the run stops and reports it
                 failure = exc
-            with self.cond:
+            with self.ready_or_over:
                 self.running -= 1
                 if failure is not None:
-                    self.failures.append((step, failure))
-                    self.stopped = True
-                    self.cond.notify_all()
+                    self._fail(step, failure)
                     continue
                 self.run.result.done.append(step)
                 freed = 0
@@ -307,10 +323,11 @@ class _Graph:
                     if not self.waiting[k]:
                         heapq.heappush(self.ready, (-type(self.steps[k]).phase.rank, k))
                         freed += 1
-                if not self.running and not self.ready:
-                    self.cond.notify_all()  # done: every idle worker leaves
+                if self._over():
+                    self.ready_or_over.notify_all()  # done: every idle worker leaves
+                    self.settled.notify_all()
                 elif freed:
-                    self.cond.notify(freed)
+                    self.ready_or_over.notify(freed)
 
 
 def _failure(step: Step, exc: BaseException, more: str, done: int) -> str:

@@ -8,12 +8,16 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from engine_helpers import KEY, KEY_ENV, all_assistants, run, sdk
 
+from assistops import api
 from assistops.backend import BackendControl, RunningBackend
+from assistops.engine.options import ApplyOptions, Event
+from assistops.errors import ApplyError
 
 
 def test_a_file_that_fails_to_index_is_reported_with_its_error(
@@ -174,3 +178,37 @@ def test_on_a_terminal_apply_shows_the_plan_and_asks(
     code, shown = _apply_on_a_terminal(project, b"yes")
     assert code == 0, shown.decode(errors="replace")
     assert len(all_assistants(sdk(backend))) == 3
+
+
+def test_a_progress_display_that_fails_stops_apply_with_its_error_not_a_hang(
+    project: Path,
+) -> None:
+    # on_event is public (ApplyOptions); the CLI's is the terminal reporter, which can fail
+    # (a closed pipe). A failure while a phase is announced must end the run like a step's.
+    seen: list[str] = []
+
+    def display(event: Event) -> None:
+        seen.append(event.kind)
+        if event.kind == "phase" and seen.count("phase") == 2:
+            raise BrokenPipeError("display gone")
+
+    outcome: list[BaseException] = []
+
+    def apply() -> None:
+        try:
+            api.apply(
+                project,
+                "test",
+                confirm=lambda plan: True,
+                options=ApplyOptions(on_event=display, concurrency=4),
+            )
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=apply, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "apply hung after its display failed"
+    assert len(outcome) == 1 and isinstance(outcome[0], ApplyError), outcome
+    assert "display gone" in str(outcome[0])
+    assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
