@@ -10,6 +10,7 @@ first call, so a command that only lists never starts it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import queue
 import threading
@@ -43,7 +44,10 @@ class CallLoop:
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
+    def _hand_over(self, start: Callable[[asyncio.AbstractEventLoop], None]) -> None:
+        """Schedule ``start(loop)`` on the loop (started now if need be), or refuse after
+        :meth:`close`. Under the lock ``close`` takes, so its shut-down is always queued
+        after a start that got in: it finds the task and cancels it."""
         with self._lock:
             if self._closed:
                 raise ProviderError(f"{self._name}: a call after the provider was closed")
@@ -52,7 +56,7 @@ class CallLoop:
                 thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
-            return self._loop
+            self._loop.call_soon_threadsafe(start, self._loop)
 
     def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """Await ``call()`` on the loop and return its result (or raise its exception) here.
@@ -60,7 +64,6 @@ class CallLoop:
         The coroutine runs in a copy of this thread's context (``clients.own_rate_limits``).
         If this thread is interrupted while it waits, the call is cancelled.
         """
-        loop = self._running_loop()  # first: a refusal leaves no coroutine un-awaited
         caller = contextvars.copy_context()
         inbox = _inbox()
         started: list[asyncio.Task[T]] = []
@@ -68,17 +71,23 @@ class CallLoop:
         async def invoke() -> T:
             return await call()
 
-        def start() -> None:
+        def start(loop: asyncio.AbstractEventLoop) -> None:
+            # the coroutine is made here, on the loop: a refused call leaves none un-awaited
             task = loop.create_task(invoke(), context=caller)
             started.append(task)
             task.add_done_callback(inbox.put)
 
+        def cancel(loop: asyncio.AbstractEventLoop) -> None:
+            for task in started:
+                task.cancel()
+
         try:
-            loop.call_soon_threadsafe(start)
+            self._hand_over(start)
             task = inbox.get()
         except BaseException:
             _mailbox.inbox = None  # interrupted here (Ctrl-C): the call stops too
-            loop.call_soon_threadsafe(lambda: [t.cancel() for t in started])
+            with contextlib.suppress(ProviderError):  # closed meanwhile: close cancels it
+                self._hand_over(cancel)
             raise
         if task.cancelled():
             raise ProviderError(f"{self._name}: the provider was closed while a call was in flight")
