@@ -74,24 +74,31 @@ def _cli(root: Path, *args: str) -> list[str]:
     return [str(script), *args, "-C", str(root)]
 
 
+def _stopped_midway(
+    project: Path, control: BackendControl, concurrency: int, uploads: int, sig: int
+) -> tuple[int, str]:
+    """``assistops apply`` in a child, every request slowed down, sent ``sig`` once
+    ``uploads`` uploads have arrived; its exit code and output."""
+    control.add_fault("latency", "*", times=None, latency_ms=150)
+    child = subprocess.Popen(
+        _cli(project, "apply", "-e", "test", "--auto-approve", "--concurrency", str(concurrency)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, KEY_ENV: KEY},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and control.requests().get("POST /v1/files", 0) < uploads:
+        time.sleep(0.02)
+    child.send_signal(sig)
+    output, _ = child.communicate(timeout=30)
+    control.clear_faults()
+    return child.returncode, output.decode()
+
+
 def test_an_apply_killed_midway_converges_on_the_next_run(
     project: Path, backend: RunningBackend, control: BackendControl
 ) -> None:
-    # slow every request down so the kill lands in the middle of the apply
-    control.add_fault("latency", "*", times=None, latency_ms=150)
-    env = {**os.environ, KEY_ENV: KEY}
-    child = subprocess.Popen(
-        _cli(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and control.requests().get("POST /v1/files", 0) < 3:
-        time.sleep(0.05)
-    child.send_signal(signal.SIGKILL)
-    child.communicate(timeout=30)
-    control.clear_faults()
+    _stopped_midway(project, control, concurrency=1, uploads=3, sig=signal.SIGKILL)
     client = sdk(backend)
     assert 0 < len(list(client.files.list(purpose="assistants"))) < 6  # really interrupted
     result = run(project, "apply", "-e", "test", "--auto-approve")
@@ -105,22 +112,8 @@ def test_an_apply_killed_midway_converges_on_the_next_run(
 def test_ctrl_c_lets_the_calls_in_flight_finish_says_so_and_the_next_run_converges(
     project: Path, backend: RunningBackend, control: BackendControl
 ) -> None:
-    control.add_fault("latency", "*", times=None, latency_ms=150)
-    env = {**os.environ, KEY_ENV: KEY}
-    child = subprocess.Popen(
-        _cli(project, "apply", "-e", "test", "--auto-approve", "--concurrency", "2"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and control.requests().get("POST /v1/files", 0) < 2:
-        time.sleep(0.02)
-    child.send_signal(signal.SIGINT)
-    output, _ = child.communicate(timeout=30)
-    text = output.decode()
-    control.clear_faults()
-    assert child.returncode == 1, text
+    code, text = _stopped_midway(project, control, concurrency=2, uploads=2, sig=signal.SIGINT)
+    assert code == 1, text
     assert "interrupted: the calls in flight finished and nothing new was started" in text
     assert "Traceback" not in text
     client = sdk(backend)
