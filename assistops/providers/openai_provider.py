@@ -209,7 +209,7 @@ class OpenAIProvider(Writer):
         """One JSON call through the async client's generic methods on the provider's loop,
         answered as the server sent it (:func:`_json`), with the ``OpenAI-Beta`` header its
         typed method would send. Call it inside :meth:`_call`."""
-        options: Any = {"security": {"bearer_auth": True}}
+        options: Any = {"security": _BEARER}
         if beta is not None:
             options["headers"] = {"OpenAI-Beta": beta}
         client = self.async_client
