@@ -252,9 +252,9 @@ class CreateAgent(CreateStep):
     op: Literal["create_agent"] = "create_agent"
     phase: ClassVar[Phase] = AGENTS
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /agents``."""
-        created = ctx.writer.create_agent(stamped(self.body))
+        created = await ctx.writer.create_agent(stamped(self.body))
         ctx.record(self.address, created["id"])
 
 
@@ -264,9 +264,9 @@ class UpdateAgent(UpdateStep):
     op: Literal["update_agent"] = "update_agent"
     phase: ClassVar[Phase] = AGENTS
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /agents/{id}``."""
-        ctx.writer.update_agent(self.id, stamped(self.body))
+        await ctx.writer.update_agent(self.id, stamped(self.body))
 
 
 class DeleteAgent(DeleteStep):
@@ -275,9 +275,9 @@ class DeleteAgent(DeleteStep):
     op: Literal["delete_agent"] = "delete_agent"
     phase: ClassVar[Phase] = DELETE_AGENTS
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``DELETE /agents/{id}``."""
-        ctx.writer.delete_agent(self.id)
+        await ctx.writer.delete_agent(self.id)
 
 
 # -- the kind -----------------------------------------------------------------------------------

@@ -293,9 +293,9 @@ class CreateAssistant(CreateStep):
     op: Literal["create_assistant"] = "create_assistant"
     phase: ClassVar[Phase] = ASSISTANTS
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /assistants``."""
-        created = ctx.writer.create_assistant(stamped(ctx.resolve(self.body)))
+        created = await ctx.writer.create_assistant(stamped(ctx.resolve(self.body)))
         ctx.record(self.address, created["id"])
 
 
@@ -305,9 +305,9 @@ class UpdateAssistant(UpdateStep):
     op: Literal["update_assistant"] = "update_assistant"
     phase: ClassVar[Phase] = ASSISTANTS
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /assistants/{id}``."""
-        ctx.writer.update_assistant(self.id, stamped(ctx.resolve(self.body)))
+        await ctx.writer.update_assistant(self.id, stamped(ctx.resolve(self.body)))
 
 
 class DeleteAssistant(DeleteStep):
@@ -316,9 +316,9 @@ class DeleteAssistant(DeleteStep):
     op: Literal["delete_assistant"] = "delete_assistant"
     phase: ClassVar[Phase] = DELETE_ASSISTANTS
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``DELETE /assistants/{id}``."""
-        ctx.writer.delete_assistant(self.id)
+        await ctx.writer.delete_assistant(self.id)
 
 
 # -- the kind -----------------------------------------------------------------------------------

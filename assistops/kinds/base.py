@@ -37,7 +37,7 @@ from assistops.kinds.changes import (
 )
 from assistops.kinds.spec import DesiredState, Projection, Spec, digest_of
 from assistops.kinds.tags import applied_at, owner_of, recorded_revision
-from assistops.providers.base import Json, Reader, Writer
+from assistops.providers.base import AsyncWriter, Json, Reader
 
 S = TypeVar("S", bound=Spec)
 L = TypeVar("L")
@@ -62,9 +62,11 @@ class Phase(NamedTuple):
 
 
 class ApplyContext(Protocol):
-    """What apply gives a step while it runs."""
+    """What apply gives a step while it runs: its writes are coroutines on the provider's
+    loop, where every step runs (``engine/apply.py``), so a step never blocks (it sleeps with
+    ``asyncio.sleep`` and reads a large file on a thread)."""
 
-    writer: Writer
+    writer: AsyncWriter
     root: Path
     index_timeout: float
     poll_min: float
@@ -94,8 +96,8 @@ class StepBase(BaseModel):
     address: str
     phase: ClassVar[Phase]
 
-    def run(self, ctx: ApplyContext) -> None:
-        """Carry the step out."""
+    async def run(self, ctx: ApplyContext) -> None:
+        """Carry the step out (a coroutine on the provider's loop: it must not block)."""
         raise NotImplementedError(f"step {self.op} cannot run")
 
     def describe(self) -> str:

@@ -11,6 +11,7 @@ code-interpreter file).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable
@@ -156,26 +157,24 @@ class UploadFile(StepBase):
         """The reference ``sha:<sha256>`` that stores and assistants use."""
         return {self.address, f"sha:{self.sha256}"}
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """Upload the content, checking it is still what the plan hashed. A file of up to one
         chunk is read once; a larger one is read in chunks by both passes (the upload streams
-        it), so memory stays flat however large it is."""
+        it), so memory stays flat however large it is, and hashed on a thread, so reading it
+        holds up none of the other calls."""
         with (ctx.root / self.path).open("rb") as handle:
             content: bytes | BinaryIO
             if self.bytes <= UPLOAD_CHUNK_BYTES:
                 content = handle.read(UPLOAD_CHUNK_BYTES + 1)  # grown since: the hash says
-                digest = hashlib.sha256(content)
+                digest = hashlib.sha256(content).hexdigest()
             else:
                 content = handle
-                digest = hashlib.sha256()
-                while chunk := handle.read(UPLOAD_CHUNK_BYTES):
-                    digest.update(chunk)
-                handle.seek(0)
-            if digest.hexdigest() != self.sha256:
+                digest = await asyncio.to_thread(_chunked_sha256, handle)
+            if digest != self.sha256:
                 raise PlanError(
                     f"{self.path} changed after the plan was made; run 'assistops plan' again"
                 )
-            uploaded = ctx.writer.upload_file(self.filename, content)
+            uploaded = await ctx.writer.upload_file(self.filename, content)
         ctx.record(f"sha:{self.sha256}", uploaded["id"])
 
     def describe(self) -> str:
@@ -185,15 +184,24 @@ class UploadFile(StepBase):
         )
 
 
+def _chunked_sha256(handle: BinaryIO) -> str:
+    """The sha256 of an open file read in chunks, left at its start again."""
+    digest = hashlib.sha256()
+    while chunk := handle.read(UPLOAD_CHUNK_BYTES):
+        digest.update(chunk)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
 class DeleteFile(DeleteStep):
     """Delete an uploaded file we own that nothing uses any more."""
 
     op: Literal["delete_file"] = "delete_file"
     phase: ClassVar[Phase] = DELETE_FILES
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``DELETE /files/{id}``."""
-        ctx.writer.delete_file(self.id)
+        await ctx.writer.delete_file(self.id)
 
 
 # -- the kind -----------------------------------------------------------------------------------

@@ -252,12 +252,12 @@ class PublishRelease(StepBase):
         description="By assistant name; ${address} where apply creates the object."
     )
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /files`` with purpose ``batch``."""
         requests = ctx.resolve(self.requests)
         digest = requests_digest(requests)
         name = ReleaseName(self.project, self.environment, self.serial, self.revision, digest)
-        created = ctx.writer.upload_file(
+        created = await ctx.writer.upload_file(
             name.format(), release_lines(requests), purpose=RELEASE_PURPOSE
         )
         ctx.record(self.address, created["id"])
@@ -276,9 +276,9 @@ class RetireRelease(DeleteStep):
     op: Literal["retire_release"] = "retire_release"
     phase: ClassVar[Phase] = RETIRE
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``DELETE /files/{id}``."""
-        ctx.writer.delete_file(self.id)
+        await ctx.writer.delete_file(self.id)
 
 
 # -- the kind -----------------------------------------------------------------------------------

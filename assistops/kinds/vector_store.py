@@ -11,6 +11,7 @@ Address: ``vector_store.<name>``; its files are ``file.<name>:<path>`` (see :mod
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -205,9 +206,9 @@ class CreateVectorStore(CreateStep):
     op: Literal["create_vector_store"] = "create_vector_store"
     phase: ClassVar[Phase] = STORES
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores``; later steps refer to it as ``${vector_store.<name>}``."""
-        store = ctx.writer.create_vector_store(stamped(self.body))
+        store = await ctx.writer.create_vector_store(stamped(self.body))
         ctx.record(self.address, store["id"])
 
 
@@ -217,9 +218,9 @@ class UpdateVectorStore(UpdateStep):
     op: Literal["update_vector_store"] = "update_vector_store"
     phase: ClassVar[Phase] = STORES
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores/{id}``."""
-        ctx.writer.update_vector_store(self.id, stamped(self.body))
+        await ctx.writer.update_vector_store(self.id, stamped(self.body))
 
 
 class AttachFiles(StepBase):
@@ -241,14 +242,14 @@ class AttachFiles(StepBase):
         store = self.store[2:-1] if self.store.startswith("${") else self.store
         return {self.address, store}
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """Detach failed copies, post one batch, poll it with backoff until it is done."""
         writer = ctx.writer
         store_id = ctx.resolve(self.store)
         for file_id in self.detach_first:
-            writer.detach_file(store_id, file_id)
+            await writer.detach_file(store_id, file_id)
         files = ctx.resolve(self.files)
-        batch = writer.create_file_batch(store_id, files)
+        batch = await writer.create_file_batch(store_id, files)
         total = len(files)
         delay = ctx.poll_min
         deadline = time.monotonic() + ctx.index_timeout
@@ -262,16 +263,13 @@ class AttachFiles(StepBase):
                 raise PlanError(
                     f"files still indexing after {ctx.index_timeout:.0f} s; run apply again later"
                 )
-            time.sleep(delay)
+            await asyncio.sleep(delay)
             delay = min(delay * 2, ctx.poll_max)
-            batch = writer.retrieve_file_batch(store_id, batch["id"])
+            batch = await writer.retrieve_file_batch(store_id, batch["id"])
         failed = int((batch.get("file_counts") or {}).get("failed", 0))
         if failed:
-            listed = [
-                f
-                for f in writer.list_file_batch_files(store_id, batch["id"])
-                if f.get("status") == "failed"
-            ]
+            batch_files = await writer.list_file_batch_files(store_id, batch["id"])
+            listed = [f for f in batch_files if f.get("status") == "failed"]
             raise index_failure(failed, total, listed)
 
     def describe(self) -> str:
@@ -321,9 +319,9 @@ class UpdateFileAttributes(StepBase):
         """The store whose file it relabels."""
         return {self.address, self.store}
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``POST /vector_stores/{id}/files/{file_id}``."""
-        ctx.writer.update_vector_store_file(self.store, self.file_id, self.attributes)
+        await ctx.writer.update_vector_store_file(self.store, self.file_id, self.attributes)
 
     def describe(self) -> str:
         """``update the attributes of <file> in <store>``."""
@@ -338,9 +336,9 @@ class DetachFile(StepBase):
     store: str
     file_id: str
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``DELETE /vector_stores/{id}/files/{file_id}``."""
-        ctx.writer.detach_file(self.store, self.file_id)
+        await ctx.writer.detach_file(self.store, self.file_id)
 
     def describe(self) -> str:
         """``detach <file> from <store> (<address>)``."""
@@ -353,9 +351,9 @@ class DeleteVectorStore(DeleteStep):
     op: Literal["delete_vector_store"] = "delete_vector_store"
     phase: ClassVar[Phase] = DELETE_STORES
 
-    def run(self, ctx: ApplyContext) -> None:
+    async def run(self, ctx: ApplyContext) -> None:
         """``DELETE /vector_stores/{id}``."""
-        ctx.writer.delete_vector_store(self.id)
+        await ctx.writer.delete_vector_store(self.id)
 
 
 # -- the kind -----------------------------------------------------------------------------------

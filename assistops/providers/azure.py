@@ -168,18 +168,13 @@ class AzureProvider(OpenAIProvider):
         if settings.auth == "entra":  # the client's api_key is the SDK's placeholder
             self._ctx = replace(self._ctx, secrets=())
 
-    def _call(self, fn: Callable[[], T]) -> T:
-        return super()._call(lambda: self._refused(fn))
-
-    def _refused(self, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+    def _error(self, exc: openai.OpenAIError, retries: int | None = None) -> ProviderError:
+        """A refused key or token says what to check for this kind of endpoint."""
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             advice = self._auth_advice(exc.status_code)
-            if advice is None:
-                raise  # the shared translation says it well enough
-            error = ProviderError(_refusal(exc, self.label, advice, self._ctx.secrets))
-        raise error from None
+            if advice is not None:
+                return ProviderError(_refusal(exc, self.label, advice, self._ctx.secrets))
+        return super()._error(exc, retries)
 
     def _auth_advice(self, status: int) -> str | None:
         where = f"environments.{self.settings.environment}"

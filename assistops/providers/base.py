@@ -16,10 +16,12 @@ error (deletes are idempotent).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 
 class Reader(ABC):
@@ -79,6 +81,64 @@ class Reader(ABC):
         return None
 
 
+class AsyncWriter(ABC):
+    """The writes of a :class:`Writer` as coroutines, awaited on the writer's own loop
+    (:meth:`Writer.run_async`): what apply's steps call. Each does what the
+    :class:`Writer` method of the same name does."""
+
+    @abstractmethod
+    async def create_assistant(self, body: Json) -> Json: ...
+
+    @abstractmethod
+    async def update_assistant(self, assistant_id: str, body: Json) -> Json: ...
+
+    @abstractmethod
+    async def delete_assistant(self, assistant_id: str) -> None: ...
+
+    @abstractmethod
+    async def create_agent(self, body: Json) -> Json: ...
+
+    @abstractmethod
+    async def update_agent(self, agent_id: str, body: Json) -> Json: ...
+
+    @abstractmethod
+    async def delete_agent(self, agent_id: str) -> None: ...
+
+    @abstractmethod
+    async def create_vector_store(self, body: Json) -> Json: ...
+
+    @abstractmethod
+    async def update_vector_store(self, vector_store_id: str, body: Json) -> Json: ...
+
+    @abstractmethod
+    async def delete_vector_store(self, vector_store_id: str) -> None: ...
+
+    @abstractmethod
+    async def upload_file(
+        self, filename: str, content: bytes | BinaryIO, purpose: str = "assistants"
+    ) -> Json: ...
+
+    @abstractmethod
+    async def delete_file(self, file_id: str) -> None: ...
+
+    @abstractmethod
+    async def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json: ...
+
+    @abstractmethod
+    async def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json: ...
+
+    @abstractmethod
+    async def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]: ...
+
+    @abstractmethod
+    async def update_vector_store_file(
+        self, vector_store_id: str, file_id: str, attributes: Json
+    ) -> Json: ...
+
+    @abstractmethod
+    async def detach_file(self, vector_store_id: str, file_id: str) -> None: ...
+
+
 class Writer(Reader):
     """Read and write access, held only by apply."""
 
@@ -87,6 +147,19 @@ class Writer(Reader):
         limit (``limiter.py``); returns the width it replaces (None for a writer that sends
         no requests)."""
         return None
+
+    @property
+    @abstractmethod
+    def aio(self) -> AsyncWriter:
+        """These writes as coroutines, for :meth:`run_async`."""
+
+    @abstractmethod
+    def run_async(
+        self, call: Callable[[], Awaitable[T]], interrupt: Callable[[], None] | None = None
+    ) -> T:
+        """Await ``call()`` on the loop :attr:`aio`'s coroutines run on and return its result
+        here. Interrupted while it waits (Ctrl-C), it runs ``interrupt()`` on that loop (when
+        given: the call winds down and this waits for it) or cancels the call, then raises."""
 
     @abstractmethod
     def create_assistant(self, body: Json) -> Json:

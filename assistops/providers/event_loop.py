@@ -1,10 +1,10 @@
 """One event loop thread per provider, where its ``AsyncOpenAI`` calls run.
 
-The engine and apply's scheduler stay synchronous: a worker thread hands a call to
-:meth:`CallLoop.run` and waits for its answer, while the loop keeps every call in flight over
-one aiohttp connection pool. Per call that costs less than half the client CPU of the
-synchronous client in many threads (``benchmarks/RESULTS-scale.md``). The loop starts with the
-first call, so a command that only lists never starts it.
+The engine stays synchronous: a thread hands a call to :meth:`CallLoop.run` and waits for its
+answer, while the loop keeps every call in flight over one aiohttp connection pool. Apply hands
+over its whole graph of steps as one call: the steps are coroutines on this loop, so a step
+costs no thread and no hand-over (``engine/apply.py``). The loop starts with the first call,
+so a command that only lists never starts it.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ T = TypeVar("T")
 _mailbox = threading.local()
 
 
-def _inbox() -> queue.SimpleQueue[asyncio.Task[Any]]:
-    inbox: queue.SimpleQueue[asyncio.Task[Any]] | None = getattr(_mailbox, "inbox", None)
+def _inbox() -> queue.SimpleQueue[asyncio.Task[Any] | None]:
+    inbox: queue.SimpleQueue[asyncio.Task[Any] | None] | None = getattr(_mailbox, "inbox", None)
     if inbox is None:
         inbox = _mailbox.inbox = queue.SimpleQueue()
     return inbox
@@ -58,11 +58,16 @@ class CallLoop:
                 self._loop, self._thread = loop, thread
             self._loop.call_soon_threadsafe(start, self._loop)
 
-    def run(self, call: Callable[[], Awaitable[T]]) -> T:
+    def run(
+        self, call: Callable[[], Awaitable[T]], interrupt: Callable[[], None] | None = None
+    ) -> T:
         """Await ``call()`` on the loop and return its result (or raise its exception) here.
 
         The coroutine runs in a copy of this thread's context (``clients.own_rate_limits``).
-        If this thread is interrupted while it waits, the call is cancelled.
+        If this thread is interrupted while it waits (Ctrl-C), ``interrupt()`` runs on the
+        loop and this waits for the call to end (apply lets its steps in flight finish), or,
+        without ``interrupt`` or at a second interrupt, the call is cancelled; then the
+        interrupt is raised here.
         """
         caller = contextvars.copy_context()
         inbox = _inbox()
@@ -77,6 +82,13 @@ class CallLoop:
             started.append(task)
             task.add_done_callback(inbox.put)
 
+        def wind_down(loop: asyncio.AbstractEventLoop) -> None:
+            # after start (the loop runs them in order) unless start was never handed over
+            if not started:
+                inbox.put(None)
+            elif interrupt is not None and not started[0].done():
+                interrupt()
+
         def cancel(loop: asyncio.AbstractEventLoop) -> None:
             for task in started:
                 task.cancel()
@@ -85,11 +97,19 @@ class CallLoop:
             self._hand_over(start)
             task = inbox.get()
         except BaseException:
+            if interrupt is not None:
+                try:
+                    self._hand_over(wind_down)
+                    inbox.get()
+                except BaseException:  # a second interrupt, or closed meanwhile: cancel
+                    pass
+                else:
+                    raise
             _mailbox.inbox = None  # interrupted here (Ctrl-C): the call stops too
             with contextlib.suppress(ProviderError):  # closed meanwhile: close cancels it
                 self._hand_over(cancel)
             raise
-        if task.cancelled():
+        if task is None or task.cancelled():
             raise ProviderError(f"{self._name}: the provider was closed while a call was in flight")
         result: T = task.result()
         return result

@@ -9,6 +9,7 @@ dicts of the SDK's objects, which keep fields its models do not know (they allow
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 
 from assistops.errors import ProviderError
 from assistops.limits import FILES_LIST_LIMIT_MAX
-from assistops.providers.base import Json, Writer
+from assistops.providers.base import AsyncWriter, Json, Writer
 from assistops.providers.clients import make_async_http_client, own_rate_limits
 from assistops.providers.event_loop import CallLoop
 from assistops.providers.failures import CallContext, is_quota, is_sunset, provider_error
@@ -64,6 +65,14 @@ def _json(response: httpx2.Response) -> Json:
     if not isinstance(body, dict):
         raise ProviderError(f"{response.request.method} {response.request.url.path}: not an object")
     return body
+
+
+def _options(beta: str | None) -> Any:
+    """The request options of a typed method: bearer security and its ``OpenAI-Beta``."""
+    options: Any = {"security": _BEARER}
+    if beta is not None:
+        options["headers"] = {"OpenAI-Beta": beta}
+    return options
 
 
 def _path(template: str, *ids: str) -> str:
@@ -141,6 +150,7 @@ class OpenAIProvider(Writer):
         self._async: openai.AsyncOpenAI | None = None
         self._async_lock = threading.Lock()  # apply's workers all reach for it at once
         self._loop = CallLoop(f"assistops-calls ({label})")
+        self._aio = _Writes(self)
         #: every call takes a slot; apply sets the width to its concurrency (:meth:`limit`)
         self.limiter = AdaptiveLimiter()
         key = client.api_key if isinstance(client.api_key, str) else ""
@@ -167,12 +177,30 @@ class OpenAIProvider(Writer):
         self.limiter.resize(width)
         return before
 
+    def _failed(
+        self, exc: openai.OpenAIError, attempt: int, generation: int
+    ) -> ProviderError | None:
+        """The key-free error a failed call raises, or None for a rate limit to try again:
+        the limiter halves the width and holds new calls for its Retry-After, up to the
+        client's ``max_retries``. ``insufficient_quota`` is not a rate limit: it fails."""
+        if isinstance(exc, openai.RateLimitError):
+            if is_quota(exc.body) or attempt >= self._ctx.max_retries:
+                return self._error(exc, retries=attempt)
+            self.limiter.limited(generation, retry_after(exc, attempt))
+            return None
+        if isinstance(exc, openai.APITimeoutError):
+            exc = _unmasked(exc)
+        return self._error(exc)
+
+    def _error(self, exc: openai.OpenAIError, retries: int | None = None) -> ProviderError:
+        """One SDK exception as a key-free :class:`ProviderError` (a subclass may say more)."""
+        return provider_error(exc, self._ctx, retries=retries)
+
     def _call(self, fn: Callable[[], T]) -> T:
         """Run one SDK call in a slot of the limiter. A 429 rate limit gives the slot back,
         halves the width and is tried again after its Retry-After (the SDK does not retry it
-        at full width, :func:`~assistops.providers.clients.own_rate_limits`), up to the
-        client's ``max_retries``; ``insufficient_quota`` and every other error fail at once,
-        as one key-free :class:`ProviderError`."""
+        at full width, :func:`~assistops.providers.clients.own_rate_limits`); every other
+        error fails at once, as one key-free :class:`ProviderError` (:meth:`_failed`)."""
         attempt = 0
         while True:
             error: ProviderError | None = None
@@ -180,19 +208,32 @@ class OpenAIProvider(Writer):
                 try:
                     with own_rate_limits():
                         result = fn()
-                except openai.RateLimitError as exc:
-                    if is_quota(exc.body) or attempt >= self._ctx.max_retries:
-                        error = provider_error(exc, self._ctx, retries=attempt)
-                    else:
-                        self.limiter.limited(generation, retry_after(exc, attempt))
-                        attempt += 1
                 except openai.OpenAIError as exc:
-                    error = provider_error(exc, self._ctx)
+                    error = self._failed(exc, attempt, generation)
+                    attempt += 1
                 else:
                     self.limiter.succeeded(generation)
                     return result
             if error is not None:
                 # raised outside the handler so neither __cause__ nor __context__ holds it
+                raise error from None
+
+    async def _acall(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """:meth:`_call` for a coroutine on the provider's loop: it awaits its slot."""
+        attempt = 0
+        while True:
+            error: ProviderError | None = None
+            async with self.limiter.aslot() as generation:
+                try:
+                    with own_rate_limits():
+                        result = await fn()
+                except openai.OpenAIError as exc:
+                    error = self._failed(exc, attempt, generation)
+                    attempt += 1
+                else:
+                    self.limiter.succeeded(generation)
+                    return result
+            if error is not None:
                 raise error from None
 
     @property
@@ -203,54 +244,47 @@ class OpenAIProvider(Writer):
                 self._async = self._make_async()
             return self._async
 
-    def _request(
+    async def _send(
         self, method: str, path: str, body: Json | None = None, beta: str | None = None
     ) -> Json:
-        """One JSON call through the async client's generic methods on the provider's loop,
-        answered as the server sent it (:func:`_json`), with the ``OpenAI-Beta`` header its
-        typed method would send. Call it inside :meth:`_call`."""
-        options: Any = {"security": _BEARER}
-        if beta is not None:
-            options["headers"] = {"OpenAI-Beta": beta}
+        """One JSON call through the async client's generic methods, in a slot of the limiter
+        (:meth:`_acall`), answered as the server sent it (:func:`_json`), with the
+        ``OpenAI-Beta`` header its typed method would send."""
+        options = _options(beta)
         client = self.async_client
 
         async def call() -> httpx2.Response:
             if method == "get":
                 return await client.get(path, options=options, cast_to=httpx2.Response)
-            if method == "delete":
-                return await client.delete(path, options=options, cast_to=httpx2.Response)
             return await client.post(path, body=body, options=options, cast_to=httpx2.Response)
 
-        return _json(self._on_loop(call))
+        return _json(await self._acall(call))
 
-    def _on_loop(self, call: Callable[[], Awaitable[T]]) -> T:
-        """``call()`` awaited on the provider's loop, its connection errors named as such."""
-        try:
-            return self._loop.run(call)
-        except openai.APITimeoutError as exc:
-            error = _unmasked(exc)
-            if error is exc:
-                raise
-        raise error
-
-    def _send(
-        self, method: str, path: str, body: Json | None = None, beta: str | None = None
-    ) -> Json:
-        """:meth:`_request` in a slot of the limiter (:meth:`_call`)."""
-        return self._call(lambda: self._request(method, path, body, beta))
-
-    def _delete(self, path: str, beta: str | None = None) -> None:
-        """``DELETE path`` in :meth:`_call`, where a 404 means already gone (except the
+    async def _delete(self, path: str, beta: str | None = None) -> None:
+        """``DELETE path`` in :meth:`_acall`, where a 404 means already gone (except the
         sunset's 404)."""
+        options = _options(beta)
+        client = self.async_client
 
-        def gone_is_fine() -> None:
+        async def gone_is_fine() -> None:
             try:
-                self._request("delete", path, beta=beta)
+                await client.delete(path, options=options, cast_to=httpx2.Response)
             except openai.NotFoundError as exc:
                 if is_sunset(exc):
                     raise
 
-        self._call(gone_is_fine)
+        await self._acall(gone_is_fine)
+
+    def run_async(
+        self, call: Callable[[], Awaitable[T]], interrupt: Callable[[], None] | None = None
+    ) -> T:
+        """Await ``call()`` on the provider's loop (:meth:`CallLoop.run`)."""
+        return self._loop.run(call, interrupt)
+
+    @property
+    def aio(self) -> AsyncWriter:
+        """The writes as coroutines on the provider's loop."""
+        return self._aio
 
     # --- Reader ---------------------------------------------------------------------------
 
@@ -310,15 +344,18 @@ class OpenAIProvider(Writer):
 
     def retrieve_agent(self, agent_id: str) -> Json:
         """One agent by id."""
-        return self._send("get", _path("/agents/{}", agent_id), beta=_AGENTS)
+        return self._sync(self._send, "get", _path("/agents/{}", agent_id), None, _AGENTS)
 
     def retrieve_assistant(self, assistant_id: str) -> Json:
         """One assistant by id."""
-        return self._send("get", _path("/assistants/{}", assistant_id), beta=_ASSISTANTS)
+        return self._sync(
+            self._send, "get", _path("/assistants/{}", assistant_id), None, _ASSISTANTS
+        )
 
     def retrieve_vector_store(self, vector_store_id: str) -> Json:
         """One vector store by id."""
-        return self._send("get", _path("/vector_stores/{}", vector_store_id), beta=_ASSISTANTS)
+        path = _path("/vector_stores/{}", vector_store_id)
+        return self._sync(self._send, "get", path, None, _ASSISTANTS)
 
     def vector_store_file_content(self, vector_store_id: str, file_id: str) -> str:
         """The parsed text of a file in a vector store (its content parts joined)."""
@@ -329,81 +366,74 @@ class OpenAIProvider(Writer):
         )
         return "".join(part.text or "" for part in page)
 
-    # --- Writer ---------------------------------------------------------------------------
+    # --- Writer: each write runs as a coroutine on the loop (_Writes) ----------------------
+
+    def _sync(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await fn(*args)`` on the provider's loop, from a thread."""
+        return self._loop.run(partial(fn, *args))
 
     def create_assistant(self, body: Json) -> Json:
         """``POST /assistants`` with ``body`` as is."""
-        return self._send("post", "/assistants", body, _ASSISTANTS)
+        return self._sync(self._aio.create_assistant, body)
 
     def update_assistant(self, assistant_id: str, body: Json) -> Json:
         """``POST /assistants/{id}`` with ``body`` as is."""
-        return self._send("post", _path("/assistants/{}", assistant_id), body, _ASSISTANTS)
+        return self._sync(self._aio.update_assistant, assistant_id, body)
 
     def delete_assistant(self, assistant_id: str) -> None:
         """``DELETE /assistants/{id}``; already gone is fine."""
-        self._delete(_path("/assistants/{}", assistant_id), _ASSISTANTS)
+        self._sync(self._aio.delete_assistant, assistant_id)
 
     def create_agent(self, body: Json) -> Json:
         """``POST /agents`` with ``body`` as is."""
-        return self._send("post", "/agents", body, _AGENTS)
+        return self._sync(self._aio.create_agent, body)
 
     def update_agent(self, agent_id: str, body: Json) -> Json:
         """``POST /agents/{id}`` with ``body`` as is."""
-        return self._send("post", _path("/agents/{}", agent_id), body, _AGENTS)
+        return self._sync(self._aio.update_agent, agent_id, body)
 
     def delete_agent(self, agent_id: str) -> None:
         """``DELETE /agents/{id}``; already gone is fine."""
-        self._delete(_path("/agents/{}", agent_id), _AGENTS)
+        self._sync(self._aio.delete_agent, agent_id)
 
     def create_vector_store(self, body: Json) -> Json:
         """``POST /vector_stores`` with ``body`` as is."""
-        return self._send("post", "/vector_stores", body, _ASSISTANTS)
+        return self._sync(self._aio.create_vector_store, body)
 
     def update_vector_store(self, vector_store_id: str, body: Json) -> Json:
         """``POST /vector_stores/{id}`` with ``body`` as is."""
-        return self._send("post", _path("/vector_stores/{}", vector_store_id), body, _ASSISTANTS)
+        return self._sync(self._aio.update_vector_store, vector_store_id, body)
 
     def delete_vector_store(self, vector_store_id: str) -> None:
         """``DELETE /vector_stores/{id}``; already gone is fine."""
-        self._delete(_path("/vector_stores/{}", vector_store_id), _ASSISTANTS)
+        self._sync(self._aio.delete_vector_store, vector_store_id)
 
     def upload_file(
         self, filename: str, content: bytes | BinaryIO, purpose: str = FILE_PURPOSE
     ) -> Json:
-        """``POST /files`` (multipart) with ``purpose``; a file is streamed in chunks.
-
-        Content up to a chunk (most knowledge files) goes through the async client; a file
-        handle through the synchronous one, whose write timeout ends an upload the server
-        stops reading (aiohttp has no write timeout: it would wait for the kernel's)."""
-        request: Any = {
-            "body": {"purpose": purpose},
-            "files": [("file", (filename, content))],
-            "options": _MULTIPART,
-            "cast_to": httpx2.Response,
-        }
+        """``POST /files`` (multipart) with ``purpose``; a file is streamed in chunks."""
         if not isinstance(content, bytes | bytearray):
-            return self._call(lambda: _json(self.client.post("/files", **request)))
-        client = self.async_client
+            return self._upload_stream(filename, content, purpose)
+        return self._sync(self._aio.upload_file, filename, content, purpose)
 
-        async def call() -> httpx2.Response:
-            response: httpx2.Response = await client.post("/files", **request)
-            return response
-
-        return self._call(lambda: _json(self._on_loop(call)))
+    def _upload_stream(self, filename: str, content: BinaryIO, purpose: str) -> Json:
+        """An upload from an open file, through the synchronous client: its write timeout
+        ends an upload the server stops reading (aiohttp has no write timeout: it would wait
+        for the kernel's)."""
+        request: Any = _upload(filename, content, purpose)
+        return self._call(lambda: _json(self.client.post("/files", **request)))
 
     def delete_file(self, file_id: str) -> None:
         """``DELETE /files/{id}``; already gone is fine."""
-        self._delete(_path("/files/{}", file_id))
+        self._sync(self._aio.delete_file, file_id)
 
     def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json:
         """``POST /vector_stores/{id}/file_batches`` with per-file attributes and chunking."""
-        path = _path("/vector_stores/{}/file_batches", vector_store_id)
-        return self._send("post", path, {"files": files}, _ASSISTANTS)
+        return self._sync(self._aio.create_file_batch, vector_store_id, files)
 
     def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json:
         """``GET /vector_stores/{id}/file_batches/{batch_id}``."""
-        path = _path("/vector_stores/{}/file_batches/{}", vector_store_id, batch_id)
-        return self._send("get", path, beta=_ASSISTANTS)
+        return self._sync(self._aio.retrieve_file_batch, vector_store_id, batch_id)
 
     def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]:
         """Every file of one batch, oldest first."""
@@ -414,12 +444,11 @@ class OpenAIProvider(Writer):
         self, vector_store_id: str, file_id: str, attributes: Json
     ) -> Json:
         """``POST /vector_stores/{id}/files/{file_id}``: replace the attributes."""
-        path = _path("/vector_stores/{}/files/{}", vector_store_id, file_id)
-        return self._send("post", path, {"attributes": attributes}, _ASSISTANTS)
+        return self._sync(self._aio.update_vector_store_file, vector_store_id, file_id, attributes)
 
     def detach_file(self, vector_store_id: str, file_id: str) -> None:
         """``DELETE /vector_stores/{id}/files/{file_id}``; already gone is fine."""
-        self._delete(_path("/vector_stores/{}/files/{}", vector_store_id, file_id), _ASSISTANTS)
+        self._sync(self._aio.detach_file, vector_store_id, file_id)
 
     # --- lifetime -------------------------------------------------------------------------
 
@@ -440,6 +469,94 @@ class OpenAIProvider(Writer):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _Writes(AsyncWriter):
+    """The provider's writes as coroutines on its loop: what apply's steps await (and what
+    the provider's synchronous writes hand to the loop)."""
+
+    def __init__(self, provider: OpenAIProvider) -> None:
+        self._p = provider
+
+    async def create_assistant(self, body: Json) -> Json:
+        return await self._p._send("post", "/assistants", body, _ASSISTANTS)
+
+    async def update_assistant(self, assistant_id: str, body: Json) -> Json:
+        path = _path("/assistants/{}", assistant_id)
+        return await self._p._send("post", path, body, _ASSISTANTS)
+
+    async def delete_assistant(self, assistant_id: str) -> None:
+        await self._p._delete(_path("/assistants/{}", assistant_id), _ASSISTANTS)
+
+    async def create_agent(self, body: Json) -> Json:
+        return await self._p._send("post", "/agents", body, _AGENTS)
+
+    async def update_agent(self, agent_id: str, body: Json) -> Json:
+        return await self._p._send("post", _path("/agents/{}", agent_id), body, _AGENTS)
+
+    async def delete_agent(self, agent_id: str) -> None:
+        await self._p._delete(_path("/agents/{}", agent_id), _AGENTS)
+
+    async def create_vector_store(self, body: Json) -> Json:
+        return await self._p._send("post", "/vector_stores", body, _ASSISTANTS)
+
+    async def update_vector_store(self, vector_store_id: str, body: Json) -> Json:
+        path = _path("/vector_stores/{}", vector_store_id)
+        return await self._p._send("post", path, body, _ASSISTANTS)
+
+    async def delete_vector_store(self, vector_store_id: str) -> None:
+        await self._p._delete(_path("/vector_stores/{}", vector_store_id), _ASSISTANTS)
+
+    async def upload_file(
+        self, filename: str, content: bytes | BinaryIO, purpose: str = FILE_PURPOSE
+    ) -> Json:
+        """Content up to a chunk (most knowledge files) goes through the async client; an
+        open file through the synchronous one on a thread (``_upload_stream``)."""
+        if not isinstance(content, bytes | bytearray):
+            return await asyncio.to_thread(self._p._upload_stream, filename, content, purpose)
+        request: Any = _upload(filename, content, purpose)
+        client = self._p.async_client
+
+        async def call() -> httpx2.Response:
+            response: httpx2.Response = await client.post("/files", **request)
+            return response
+
+        return _json(await self._p._acall(call))
+
+    async def delete_file(self, file_id: str) -> None:
+        await self._p._delete(_path("/files/{}", file_id))
+
+    async def create_file_batch(self, vector_store_id: str, files: list[Json]) -> Json:
+        path = _path("/vector_stores/{}/file_batches", vector_store_id)
+        return await self._p._send("post", path, {"files": files}, _ASSISTANTS)
+
+    async def retrieve_file_batch(self, vector_store_id: str, batch_id: str) -> Json:
+        path = _path("/vector_stores/{}/file_batches/{}", vector_store_id, batch_id)
+        return await self._p._send("get", path, None, _ASSISTANTS)
+
+    async def list_file_batch_files(self, vector_store_id: str, batch_id: str) -> list[Json]:
+        # only when a batch failed: the synchronous pages, on a thread
+        return await asyncio.to_thread(self._p.list_file_batch_files, vector_store_id, batch_id)
+
+    async def update_vector_store_file(
+        self, vector_store_id: str, file_id: str, attributes: Json
+    ) -> Json:
+        path = _path("/vector_stores/{}/files/{}", vector_store_id, file_id)
+        return await self._p._send("post", path, {"attributes": attributes}, _ASSISTANTS)
+
+    async def detach_file(self, vector_store_id: str, file_id: str) -> None:
+        path = _path("/vector_stores/{}/files/{}", vector_store_id, file_id)
+        await self._p._delete(path, _ASSISTANTS)
+
+
+def _upload(filename: str, content: bytes | BinaryIO, purpose: str) -> Any:
+    """The generic ``post``'s arguments of a multipart ``POST /files``."""
+    return {
+        "body": {"purpose": purpose},
+        "files": [("file", (filename, content))],
+        "options": _MULTIPART,
+        "cast_to": httpx2.Response,
+    }
 
 
 def open_openai(settings: ProviderSettings, key: str | None, root: Path) -> OpenAIProvider:

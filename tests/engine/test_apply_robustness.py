@@ -205,3 +205,29 @@ def test_a_progress_display_that_fails_stops_apply_with_its_error_not_a_hang(
     assert len(outcome) == 1 and isinstance(outcome[0], ApplyError), outcome
     assert "display gone" in str(outcome[0])
     assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
+
+
+def test_apply_runs_its_steps_on_the_providers_loop_not_a_thread_each(project: Path) -> None:
+    # a step is a coroutine: sixteen in flight cost no sixteen threads (client CPU, issue 14)
+    before = {t.ident for t in threading.enumerate()}
+    emitters: set[str] = set()
+    started: set[str] = set()
+
+    def display(event: Event) -> None:
+        if event.kind == "step":
+            emitters.add(threading.current_thread().name)
+            started.update(t.name for t in threading.enumerate() if t.ident not in before)
+
+    outcome = api.apply(
+        project,
+        "test",
+        confirm=lambda plan: True,
+        options=ApplyOptions(on_event=display, concurrency=16),
+    )
+    assert outcome.result is not None and len(outcome.result.done) > 6
+    [name] = emitters
+    assert name.startswith("assistops-calls")
+    # besides the loop: the in-process backend's workers and the loop's resolver (aiohttp)
+    others = {n for n in started if not n.startswith(("AnyIO worker", "asyncio_"))}
+    assert others == {name}
+    assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0

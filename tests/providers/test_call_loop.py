@@ -154,3 +154,41 @@ def test_an_interrupted_caller_cancels_its_call_and_its_next_call_is_its_own() -
     finally:
         timer.join()
         calls.close()
+
+
+def test_an_interrupt_handler_lets_the_call_wind_down_before_the_interrupt_is_raised() -> None:
+    # apply's case: Ctrl-C stops new steps, the ones in flight finish, then it is reported
+    assert threading.current_thread() is threading.main_thread()
+    calls = CallLoop("test-loop")
+    started = threading.Event()
+    finished: list[str] = []
+    stop = asyncio.Event()
+
+    async def steps() -> str:
+        started.set()
+        await asyncio.wait_for(stop.wait(), 10)
+        await asyncio.sleep(0.05)  # the step in flight finishes after the interrupt
+        finished.append("in flight")
+        return "done"
+
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt() -> None:
+        if started.wait(10):
+            signal.pthread_kill(main, signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            calls.run(steps, interrupt=stop.set)
+        assert finished == ["in flight"]  # ended before the interrupt reached the caller
+
+        async def quick() -> str:
+            return "mine"
+
+        assert calls.run(quick) == "mine"
+    finally:
+        timer.join()
+        calls.close()

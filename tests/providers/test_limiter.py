@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+import time
 
 from assistops.providers.limiter import AdaptiveLimiter
 
@@ -69,3 +71,69 @@ def test_no_more_than_width_calls_are_in_flight() -> None:
         thread.join()
     assert max(seen) == 3 and len(seen) == 9
     assert limiter.in_flight == 0
+
+
+def test_a_coroutine_waits_for_a_slot_a_thread_holds_without_blocking_its_loop() -> None:
+    limiter = AdaptiveLimiter(1)
+    held, release = threading.Event(), threading.Event()
+
+    def thread_call() -> None:
+        with limiter.slot():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=thread_call)
+    holder.start()
+    assert held.wait(10)
+
+    async def main() -> list[str]:
+        order: list[str] = []
+
+        async def call() -> None:
+            async with limiter.aslot():
+                order.append("call")
+
+        async def meanwhile() -> None:
+            order.append("loop free")  # runs while the call waits: the loop is not blocked
+            release.set()
+
+        await asyncio.gather(call(), meanwhile())
+        return order
+
+    try:
+        assert asyncio.run(asyncio.wait_for(main(), 10)) == ["loop free", "call"]
+    finally:
+        release.set()
+        holder.join()
+    assert limiter.in_flight == 0
+
+
+def test_a_coroutine_waits_out_a_retry_after_and_a_cancelled_one_leaves_no_slot() -> None:
+    limiter = AdaptiveLimiter(2)
+    with limiter.slot() as generation:
+        limiter.limited(generation, retry_after=0.2)
+
+    async def main() -> float:
+        start = time.monotonic()
+        async with limiter.aslot():
+            pass
+        waited = time.monotonic() - start
+        limiter.resize(1)
+        async with limiter.aslot():
+            blocked = asyncio.create_task(_take(limiter))
+            await asyncio.sleep(0.05)
+            blocked.cancel()  # waiting for the one slot; cancelled, it takes nothing
+            with contextlib.suppress(asyncio.CancelledError):
+                await blocked
+        return waited
+
+    waited = asyncio.run(asyncio.wait_for(main(), 10))
+    assert 0.15 <= waited < 5
+    assert limiter.in_flight == 0
+    with limiter.slot():  # the slot is free again for a thread
+        assert limiter.in_flight == 1
+
+
+async def _take(limiter: AdaptiveLimiter) -> None:
+    async with limiter.aslot():
+        pass
