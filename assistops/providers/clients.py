@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
@@ -82,18 +83,26 @@ def _observer_hooks() -> dict[str, list[Callable[[Any], None]]]:
     return hooks
 
 
+def speaks_tls(base_url: str | None) -> bool:
+    """Whether a client of ``base_url`` can ever use TLS: not for a plain ``http://`` URL
+    (the SDK follows no redirects, so it never reaches an ``https`` one from there); None,
+    the SDK's default, is OpenAI's ``https`` URL."""
+    return base_url is None or urlsplit(base_url).scheme.lower() != "http"
+
+
 def make_http_client(
-    transport: httpx2.BaseTransport | None = None, *, loopback: bool = False
+    transport: httpx2.BaseTransport | None = None, *, plain_http: bool = False
 ) -> httpx2.Client:
     """The HTTP client of every provider's synchronous SDK client (``transport`` for tests).
 
-    ``loopback``: for the embedded backend, plain HTTP on 127.0.0.1. Its client never speaks
-    TLS, so it is spared loading the system's trusted roots (a fifth of a no-op local
-    ``plan``'s work); an ``https`` URL would fail verification, never pass unchecked."""
+    ``plain_http``: for a provider on a plain ``http://`` URL (the embedded backend,
+    ``assistops serve``). Its client never speaks TLS, so it is spared loading the system's
+    trusted roots (a fifth of a no-op local ``plan``'s work); an ``https`` URL would fail
+    verification, never pass unchecked."""
     hooks = _observer_hooks()
     # the quota check marks the response before observers and the SDK's retry logic see it
     hooks["response"].insert(0, _refuse_quota_retry)
-    verify: ssl.SSLContext | bool = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if loopback else True
+    verify: ssl.SSLContext | bool = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if plain_http else True
     return openai.DefaultHttpx2Client(
         timeout=REQUEST_TIMEOUT, transport=transport, event_hooks=hooks, verify=verify
     )

@@ -46,7 +46,7 @@ class LocalProvider(OpenAIProvider):
             api_key=LOCAL_KEY,
             max_retries=MAX_RETRIES,
             timeout=REQUEST_TIMEOUT,
-            http_client=make_http_client(loopback=True),
+            http_client=make_http_client(plain_http=True),
         )
         super().__init__(client, label, environment=environment)
         self.running = running

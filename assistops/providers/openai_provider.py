@@ -561,7 +561,12 @@ def _upload(filename: str, content: bytes | BinaryIO, purpose: str) -> Any:
 
 def open_openai(settings: ProviderSettings, key: str | None, root: Path) -> OpenAIProvider:
     """An :class:`OpenAIProvider` over the SDK's client for an ``openai`` environment."""
-    from assistops.providers.clients import MAX_RETRIES, REQUEST_TIMEOUT, make_http_client
+    from assistops.providers.clients import (
+        MAX_RETRIES,
+        REQUEST_TIMEOUT,
+        make_http_client,
+        speaks_tls,
+    )
 
     assert key is not None and settings.key_env is not None  # a remote provider has a key
     client = openai.OpenAI(
@@ -569,7 +574,7 @@ def open_openai(settings: ProviderSettings, key: str | None, root: Path) -> Open
         api_key=key,
         max_retries=MAX_RETRIES,
         timeout=REQUEST_TIMEOUT,
-        http_client=make_http_client(),
+        http_client=make_http_client(plain_http=not speaks_tls(settings.base_url)),
     )
     return OpenAIProvider(
         client, settings.label, key_env=settings.key_env, environment=settings.environment

@@ -1,4 +1,5 @@
-"""The embedded backend's HTTP client loads no trusted roots, and trusts nothing unchecked."""
+"""A provider on a plain-HTTP URL (the embedded backend, ``assistops serve``) loads no trusted
+roots, and its client trusts nothing unchecked."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx2
 import pytest
 import trustme
 
-from assistops.providers.clients import make_http_client
+from assistops.providers.clients import make_http_client, speaks_tls
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
@@ -50,7 +51,20 @@ def test_the_default_client_trusts_the_roots_it_is_given(https_url: str) -> None
         assert client.get(https_url).status_code == 200
 
 
-def test_the_loopback_client_trusts_no_roots_and_never_skips_the_check(https_url: str) -> None:
-    with make_http_client(loopback=True) as client, pytest.raises(httpx2.ConnectError) as caught:
+def test_the_plain_http_client_trusts_no_roots_and_never_skips_the_check(https_url: str) -> None:
+    with make_http_client(plain_http=True) as client, pytest.raises(httpx2.ConnectError) as caught:
         client.get(https_url)
     assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "tls"),
+    [
+        ("http://127.0.0.1:8080/v1", False),
+        ("HTTP://assistops.lan/v1", False),
+        ("https://api.openai.com/v1", True),
+        ("https://contoso.services.ai.azure.com/api/projects/p", True),
+    ],
+)
+def test_only_a_plain_http_url_goes_without_roots(url: str, tls: bool) -> None:
+    assert speaks_tls(url) is tls
