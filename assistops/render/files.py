@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistops.config.project import relative, unsafe_pattern
+from assistops.config.project import unsafe_pattern
 from assistops.errors import Problem
 from assistops.limits import FILE_BYTES_MAX
 
@@ -72,34 +74,49 @@ class Scanned:
 
 
 class FileCache:
-    """Reads each file once per run, in chunks, however many environments use it."""
+    """Reads each file once per run, in chunks, however many environments use it.
+
+    Paths here are strings: a glob of 2,000 files spent a third of a render in pathlib's
+    parsing and comparisons, and every check below is lexical on absolute, resolved paths."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._cache: dict[Path, Scanned] = {}
-        self._dirs: dict[Path, Path] = {}
+        self._root = str(self.root)
+        self._cache: dict[str, Scanned] = {}
+        self._dirs: dict[str, str] = {}
 
-    def real(self, path: Path) -> Path:
-        """The real path of ``path`` (``Path.resolve(strict=True)``); raises OSError or
-        RuntimeError for a broken or looping link.
+    def real(self, path: str, linked: bool) -> str:
+        """The real path of ``path`` (``os.path.realpath(strict)``); raises OSError or
+        RuntimeError for a broken or looping link. ``linked``: whether ``path`` itself is a
+        symlink (its ``lstat`` said).
 
         A glob of 2,000 files would resolve every component of every match (a realpath per
         file, an lstat per component): here each folder is resolved once, and a file that is
         not itself a link is its real folder joined with its name.
         """
-        if path.is_symlink():
-            return path.resolve(strict=True)
-        folder = self._dirs.get(path.parent)
+        if linked:
+            return str(Path(path).resolve(strict=True))
+        parent, name = os.path.split(path)
+        folder = self._dirs.get(parent)
         if folder is None:
-            folder = self._dirs[path.parent] = path.parent.resolve(strict=True)
-        return folder / path.name
+            folder = self._dirs[parent] = str(Path(parent).resolve(strict=True))
+        return os.path.join(folder, name)
 
-    def read(self, path: Path) -> Scanned:
+    def inside(self, real: str) -> bool:
+        """Whether a real path is the project root or below it."""
+        return real == self._root or real.startswith(self._root.rstrip(os.sep) + os.sep)
+
+    def relative(self, path: str) -> str:
+        """A path below the root, relative to it in POSIX form."""
+        rest = path[len(self._root.rstrip(os.sep)) + 1 :]
+        return rest if os.sep == "/" else rest.replace(os.sep, "/")
+
+    def read(self, path: str) -> Scanned:
         """Hash and scan a file in chunks of CHUNK_BYTES (memory stays flat)."""
         if path not in self._cache:
             digest = hashlib.sha256()
             size, secret, tail = 0, None, b""
-            with path.open("rb") as handle:
+            with open(path, "rb") as handle:
                 while chunk := handle.read(CHUNK_BYTES):
                     digest.update(chunk)
                     size += len(chunk)
@@ -109,6 +126,35 @@ class FileCache:
                     tail = window[-_OVERLAP:]
             self._cache[path] = Scanned(digest.hexdigest(), size, secret)
         return self._cache[path]
+
+
+@dataclass(frozen=True)
+class _Match:
+    """A file a glob matched: its path, project-relative name and ``lstat``."""
+
+    path: str
+    rel: str
+    stat: os.stat_result
+
+    @property
+    def linked(self) -> bool:
+        return stat.S_ISLNK(self.stat.st_mode)
+
+
+def _matches(cache: FileCache, pattern: str) -> list[_Match]:
+    """The files (and links, broken ones too) ``pattern`` matches, in path order."""
+    out: list[tuple[tuple[str, ...], _Match]] = []
+    for found in cache.root.glob(pattern):
+        path = str(found)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue  # gone since the glob saw it
+        if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
+            # pathlib's order: by components, not by the text (a/b/x before a/b-c)
+            out.append((found.parts, _Match(path, cache.relative(path), info)))
+    out.sort(key=lambda item: item[0])
+    return [match for _, match in out]
 
 
 def resolve_globs(
@@ -123,7 +169,6 @@ def resolve_globs(
     """Expand ``patterns`` (minus ``excludes``) into hashed files; report every problem.
 
     ``allowed`` lists files that may be uploaded although they look like secrets."""
-    root = cache.root
     found: dict[str, LocalFile] = {}
     problems: list[Problem] = []
     allow = allowed or Allowed()
@@ -136,9 +181,7 @@ def resolve_globs(
             hint = "write the glob relative to the project root, like knowledge/docs/*.md"
             problems.append(Problem(file, line, where, why, hint))
             continue
-        matches = sorted(p for p in root.glob(pattern) if p.is_file() or p.is_symlink())
-        named = ((p, relative(root, p)) for p in matches)
-        kept = [(p, rel) for p, rel in named if not _excluded(rel, excludes)]
+        kept = [m for m in _matches(cache, pattern) if not _excluded(m.rel, excludes)]
         if not kept:
             problems.append(
                 Problem(
@@ -150,10 +193,11 @@ def resolve_globs(
                 )
             )
             continue
-        for path, rel in kept:
+        for match in kept:
+            rel = match.rel
             if rel in found:  # matched by an earlier pattern: checked already
                 continue
-            checked = _check(cache, path, rel, file, line, where, rel in allowed_paths)
+            checked = _check(cache, match, file, line, where, rel in allowed_paths)
             if isinstance(checked, Problem):
                 problems.append(checked)
                 continue
@@ -209,19 +253,19 @@ def _excluded(rel: str, excludes: list[str]) -> bool:
 
 def _check(
     cache: FileCache,
-    path: Path,
-    rel: str,
+    match: _Match,
     file: str,
     line: int | None,
     where: str,
     allowed: bool = False,
 ) -> Problem | Scanned:
-    """What is wrong with uploading ``path``, or what reading it told."""
+    """What is wrong with uploading a matched file, or what reading it told."""
+    rel = match.rel
     try:
-        real = cache.real(path)
+        real = cache.real(match.path, match.linked)
     except (OSError, RuntimeError):
         return Problem(file, line, where, f"{rel} is a broken symlink", "fix or remove the link")
-    if not real.is_relative_to(cache.root):
+    if not cache.inside(real):
         return Problem(
             file,
             line,
@@ -229,7 +273,7 @@ def _check(
             f"{rel} is a symlink to a file outside the project",
             "copy the file into the project instead of linking to it",
         )
-    parts = Path(rel).parts
+    parts = rel.split("/")
     if any(part in DENIED_DIRS for part in parts[:-1]):
         return Problem(
             file,
@@ -246,7 +290,8 @@ def _check(
             f"{rel} looks like a credentials file and is never uploaded",
             f"exclude it, or list '{rel}' under allow_secrets if it is meant to be uploaded",
         )
-    size = real.stat().st_size
+    # a file that is not a link: its lstat is its stat
+    size = os.stat(real).st_size if match.linked else match.stat.st_size
     if size > FILE_BYTES_MAX:  # refused before it is read
         return Problem(
             file,
