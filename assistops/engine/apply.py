@@ -246,7 +246,7 @@ class _Graph:
                     self.run_.visitor.emit(
                         Event("phase", message=phase.label, total=self.per_phase[phase])
                     )
-                except Exception as exc:  # a display that failed stops the run
+                except BaseException as exc:  # a display that failed stops the run
                     self._fail(self.steps[i], exc)
                     break
             task = loop.create_task(self._step(i))
