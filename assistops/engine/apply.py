@@ -215,9 +215,11 @@ class _Graph:
         try:
             await self._over
         except asyncio.CancelledError:
-            for task in self.running:
-                task.cancel()
-            await asyncio.gather(*self.running, return_exceptions=True)
+            self.stopped = True  # a step that still ends normally starts nothing
+            while self.running:
+                for task in self.running:
+                    task.cancel()
+                await asyncio.gather(*self.running, return_exceptions=True)
             raise
 
     def stop(self) -> None:
@@ -257,8 +259,11 @@ class _Graph:
         step = self.steps[i]
         try:
             await self.run_.visitor.visit(step)
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise
+            self._fail(step, exc)  # raised inside the step, not a cancel of it
         except BaseException as exc:  # recorded: the run stops and reports it
             self._fail(step, exc)
         else:

@@ -64,4 +64,6 @@ class ApplyOptions(BaseModel):
     settle_timeout: float = Field(
         300.0, gt=0, description="Seconds to wait at most for another apply to finish writing."
     )
+    #: Called with each phase, step and indexing event, one at a time, on the provider's loop
+    #: thread (where the steps run): it must return quickly and must not call the provider.
     on_event: Callable[[Event], None] | None = None

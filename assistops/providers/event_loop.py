@@ -86,7 +86,9 @@ class CallLoop:
             # after start (the loop runs them in order) unless start was never handed over
             if not started:
                 inbox.put(None)
-            elif interrupt is not None and not started[0].done():
+            elif started[0].done():
+                inbox.put(started[0])  # again: the interrupt may have taken it from the inbox
+            elif interrupt is not None:
                 interrupt()
 
         def cancel(loop: asyncio.AbstractEventLoop) -> None:
@@ -97,15 +99,18 @@ class CallLoop:
             self._hand_over(start)
             task = inbox.get()
         except BaseException:
+            _mailbox.inbox = None  # interrupted here (Ctrl-C): nothing more reaches a later call
             if interrupt is not None:
                 try:
                     self._hand_over(wind_down)
-                    inbox.get()
+                    ended = inbox.get()
                 except BaseException:  # a second interrupt, or closed meanwhile: cancel
                     pass
                 else:
+                    failure = ended.exception() if ended and not ended.cancelled() else None
+                    if failure is not None:
+                        raise failure  # what went wrong while it wound down says more
                     raise
-            _mailbox.inbox = None  # interrupted here (Ctrl-C): the call stops too
             with contextlib.suppress(ProviderError):  # closed meanwhile: close cancels it
                 self._hand_over(cancel)
             raise

@@ -96,11 +96,14 @@ class AdaptiveLimiter:
                     break
                 future: asyncio.Future[None] = loop.create_future()
                 self._sleepers.append((loop, future))
+            # a timer, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the
+            # future is set, and the call would go out after all
+            timer = loop.call_later(wait, _settle, future) if wait is not None else None
             try:
-                await asyncio.wait_for(future, wait)
-            except TimeoutError:
-                pass  # the Retry-After has passed: look again
+                await future
             finally:
+                if timer is not None:
+                    timer.cancel()
                 with self._cond:
                     if (loop, future) in self._sleepers:
                         self._sleepers.remove((loop, future))

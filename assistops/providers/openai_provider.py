@@ -188,8 +188,6 @@ class OpenAIProvider(Writer):
                 return self._error(exc, retries=attempt)
             self.limiter.limited(generation, retry_after(exc, attempt))
             return None
-        if isinstance(exc, openai.APITimeoutError):
-            exc = _unmasked(exc)
         return self._error(exc)
 
     def _error(self, exc: openai.OpenAIError, retries: int | None = None) -> ProviderError:
@@ -227,6 +225,8 @@ class OpenAIProvider(Writer):
                 try:
                     with own_rate_limits():
                         result = await fn()
+                except openai.APITimeoutError as exc:  # aiohttp calls every failure a timeout
+                    error = self._failed(_unmasked(exc), attempt, generation)
                 except openai.OpenAIError as exc:
                     error = self._failed(exc, attempt, generation)
                     attempt += 1

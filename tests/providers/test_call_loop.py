@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import queue
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ import pytest
 from contract.validator import ContractRecorder
 
 from assistops.errors import ProviderError
-from assistops.providers import OpenAIProvider
+from assistops.providers import OpenAIProvider, event_loop
 from assistops.providers.event_loop import CallLoop
 
 
@@ -189,6 +190,77 @@ def test_an_interrupt_handler_lets_the_call_wind_down_before_the_interrupt_is_ra
             return "mine"
 
         assert calls.run(quick) == "mine"
+    finally:
+        timer.join()
+        calls.close()
+
+
+class _TakenThenInterrupted:
+    """A mailbox whose first ``get`` takes the answer and then raises KeyboardInterrupt: what
+    a Ctrl-C landing just after the C call returned does."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.first = True
+
+    def put(self, item: object) -> None:
+        self.queue.put(item)
+
+    def get(self) -> object:
+        item = self.queue.get()
+        if self.first:
+            self.first = False
+            raise KeyboardInterrupt
+        return item
+
+
+def test_an_interrupt_just_after_the_answer_was_taken_does_not_hang() -> None:
+    calls = CallLoop("test-loop")
+    outcome: list[str] = []
+
+    async def quick() -> str:
+        return "done"
+
+    def caller() -> None:
+        event_loop._mailbox.inbox = _TakenThenInterrupted()
+        try:
+            calls.run(quick, interrupt=lambda: None)
+        except BaseException as exc:
+            outcome.append(type(exc).__name__)
+
+    thread = threading.Thread(target=caller, daemon=True)
+    try:
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive(), "the caller waited for an answer it had already taken"
+        assert outcome == ["KeyboardInterrupt"]
+    finally:
+        calls.close()
+
+
+def test_a_failure_while_winding_down_is_raised_instead_of_the_interrupt() -> None:
+    assert threading.current_thread() is threading.main_thread()
+    calls = CallLoop("test-loop")
+    started = threading.Event()
+    stop = asyncio.Event()
+
+    async def steps() -> str:
+        started.set()
+        await asyncio.wait_for(stop.wait(), 10)
+        raise RuntimeError("the step in flight failed")
+
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt() -> None:
+        if started.wait(10):
+            signal.pthread_kill(main, signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
+    try:
+        timer.start()
+        with pytest.raises(RuntimeError, match="the step in flight failed"):
+            calls.run(steps, interrupt=stop.set)
     finally:
         timer.join()
         calls.close()

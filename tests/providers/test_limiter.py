@@ -137,3 +137,31 @@ def test_a_coroutine_waits_out_a_retry_after_and_a_cancelled_one_leaves_no_slot(
 async def _take(limiter: AdaptiveLimiter) -> None:
     async with limiter.aslot():
         pass
+
+
+def test_a_waiter_cancelled_as_it_is_woken_sends_nothing() -> None:
+    # a wake-up and a cancel (a second Ctrl-C, a close) in the same loop turn, while the
+    # waiter sits out a Retry-After: the cancel wins, the request is never sent
+    limiter = AdaptiveLimiter(4)
+    sent: list[str] = []
+
+    async def main() -> None:
+        async with limiter.aslot() as generation:
+            limiter.limited(generation, retry_after=5)
+
+        async def step() -> None:
+            async with limiter.aslot():
+                sent.append("request")
+
+        task = asyncio.create_task(step())
+        await asyncio.sleep(0.05)
+        limiter.resize(4)  # wakes every waiter
+        await asyncio.sleep(0)  # the wake-up has run: the waiter's future is set
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert sent == []
+    assert limiter.in_flight == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -239,3 +240,32 @@ def test_a_refused_value_names_the_field(provider: OpenAIProvider) -> None:
     message = str(info.value)
     assert "POST /v1/assistants -> 400 Bad Request" in message
     assert "'temperature'" in message
+
+
+def test_a_list_that_times_out_says_it_timed_out_not_that_the_server_is_unreachable() -> None:
+    # the synchronous client (lists, streamed uploads) reports a real timeout as one; only
+    # the aiohttp path reports connection failures as timeouts that need unmasking
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held: list[socket.socket] = []
+    accepting = threading.Thread(
+        target=lambda: held.append(server.accept()[0]), daemon=True
+    )  # accepts and never answers
+    accepting.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+    sdk = openai.OpenAI(base_url=url, api_key=CANARY, max_retries=0, timeout=0.5)
+    try:
+        with (
+            OpenAIProvider(sdk, f"openai ({url})") as provider,
+            pytest.raises(ProviderError) as info,
+        ):
+            provider.list_vector_stores()
+    finally:
+        for conn in held:
+            conn.close()
+        server.close()
+    message = str(info.value)
+    assert f"timed out talking to {url}" in message, message
+    assert "could not reach" not in message
+    assert_key_free(info.value)
