@@ -15,9 +15,11 @@ import contextvars
 import queue
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from assistops.errors import ProviderError
+from assistops.providers.limiter import DEFAULT_WIDTH
 
 T = TypeVar("T")
 
@@ -53,6 +55,12 @@ class CallLoop:
                 raise ProviderError(f"{self._name}: a call after the provider was closed")
             if self._loop is None:
                 loop = asyncio.new_event_loop()
+                # what must not block the loop (hashing and uploading a large file, aiohttp's
+                # resolver) runs here: as many at once as apply's widest concurrency, not the
+                # default's cores + 4; threads start only when used
+                loop.set_default_executor(
+                    ThreadPoolExecutor(max_workers=DEFAULT_WIDTH, thread_name_prefix="asyncio")
+                )
                 thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread

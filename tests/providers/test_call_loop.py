@@ -264,3 +264,21 @@ def test_a_failure_while_winding_down_is_raised_instead_of_the_interrupt() -> No
     finally:
         timer.join()
         calls.close()
+
+
+def test_blocking_work_of_the_loop_runs_as_wide_as_apply_can() -> None:
+    # large uploads run on the loop's executor: it must not cap them at cores + 4
+    calls = CallLoop("test-loop")
+    gate = threading.Barrier(40)  # forty at once: more than any default executor (32 at most)
+
+    async def wide() -> int:
+        def blocking() -> int:
+            return gate.wait(timeout=10)
+
+        done = await asyncio.gather(*(asyncio.to_thread(blocking) for _ in range(40)))
+        return len(done)
+
+    try:
+        assert calls.run(wide) == 40
+    finally:
+        calls.close()
