@@ -20,6 +20,21 @@ from assistops.providers import OpenAIProvider, event_loop
 from assistops.providers.event_loop import CallLoop
 
 
+def _ctrl_c_once(started: threading.Event) -> threading.Thread:
+    """A thread that sends SIGINT to the main thread (what Ctrl-C does) once ``started`` is
+    set; join it when done."""
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt() -> None:
+        if started.wait(10):
+            signal.pthread_kill(main, signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
+    timer.start()
+    return timer
+
+
 def loop_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("assistops-calls")]
 
@@ -138,16 +153,8 @@ def test_an_interrupted_caller_cancels_its_call_and_its_next_call_is_its_own() -
     async def quick() -> str:
         return "mine"
 
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def interrupt() -> None:
-        if started.wait(10):
-            signal.pthread_kill(main, signal.SIGINT)
-
-    timer = threading.Thread(target=interrupt)
+    timer = _ctrl_c_once(started)  # it fires once the call has started, inside the try
     try:
-        timer.start()
         with pytest.raises(KeyboardInterrupt):
             calls.run(hang)
         assert cancelled.wait(10)
@@ -172,16 +179,8 @@ def test_an_interrupt_handler_lets_the_call_wind_down_before_the_interrupt_is_ra
         finished.append("in flight")
         return "done"
 
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def interrupt() -> None:
-        if started.wait(10):
-            signal.pthread_kill(main, signal.SIGINT)
-
-    timer = threading.Thread(target=interrupt)
+    timer = _ctrl_c_once(started)  # it fires once the call has started, inside the try
     try:
-        timer.start()
         with pytest.raises(KeyboardInterrupt):
             calls.run(steps, interrupt=stop.set)
         assert finished == ["in flight"]  # ended before the interrupt reached the caller
@@ -249,16 +248,8 @@ def test_a_failure_while_winding_down_is_raised_instead_of_the_interrupt() -> No
         await asyncio.wait_for(stop.wait(), 10)
         raise RuntimeError("the step in flight failed")
 
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def interrupt() -> None:
-        if started.wait(10):
-            signal.pthread_kill(main, signal.SIGINT)
-
-    timer = threading.Thread(target=interrupt)
+    timer = _ctrl_c_once(started)  # it fires once the call has started, inside the try
     try:
-        timer.start()
         with pytest.raises(RuntimeError, match="the step in flight failed"):
             calls.run(steps, interrupt=stop.set)
     finally:
