@@ -90,7 +90,6 @@ class _Visitor:
 
     async def visit(self, step: Step) -> None:
         await step.run(self)
-        self.emit(Event("step", step.address, _describe(step)))
 
 
 def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) -> ApplyResult:
@@ -115,10 +114,13 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
         writer.run_async(lambda: run.graphs(graphs), interrupt=run.stop)
     except KeyboardInterrupt:
         result.created = dict(visitor.registry)
+        # read in this order: the loop sets ``cancelled`` before ``over``
+        if run.over and not run.cancelled:
+            said = "the calls in flight finished and nothing new was started"
+        else:  # interrupted again: the calls in flight were cancelled
+            said = "the calls in flight were cancelled and may or may not have taken effect"
         raise ApplyError(
-            "interrupted: the calls in flight finished and nothing new was started; "
-            "run 'assistops apply' again to finish",
-            result,
+            f"interrupted: {said}; run 'assistops apply' again to finish", result
         ) from None
     finally:
         if before is not None:
@@ -158,6 +160,8 @@ class _Run:
         self.result = result
         self.started: set[Phase] = set()
         self.stopped = False
+        #: the run ended, and whether by a cancel (its steps in flight cut short)
+        self.over = self.cancelled = False
         self._current: _Graph | None = None
 
     def stop(self) -> None:
@@ -168,6 +172,15 @@ class _Run:
 
     async def graphs(self, graphs: list[tuple[list[Step], list[set[int]]]]) -> None:
         """Each graph in turn; the first failure stops the run as ``ApplyError``."""
+        try:
+            await self._graphs(graphs)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        finally:
+            self.over = True
+
+    async def _graphs(self, graphs: list[tuple[list[Step], list[set[int]]]]) -> None:
         for steps, waits_for in graphs:
             if self.stopped:
                 return
@@ -177,10 +190,10 @@ class _Run:
             await graph.run()
             if graph.failures:
                 self.result.created = dict(self.visitor.registry)
-                step, exc = graph.failures[0]
+                first = graph.failures[0]
                 more = f" (and {len(graph.failures) - 1} more)" if len(graph.failures) > 1 else ""
-                message = _failure(step, exc, more, len(self.result.done))
-                raise ApplyError(message, self.result) from exc
+                message = _failure(first, more, len(self.result.done))
+                raise ApplyError(message, self.result) from first.exc
 
 
 class _Graph:
@@ -204,7 +217,7 @@ class _Graph:
         heapq.heapify(self.ready)
         self.running: set[asyncio.Task[None]] = set()
         self.stopped = False
-        self.failures: list[tuple[Step, BaseException]] = []
+        self.failures: list[_Failure] = []
         self._over: asyncio.Future[None] | None = None
 
     async def run(self) -> None:
@@ -232,8 +245,8 @@ class _Graph:
         if over and self._over is not None and not self._over.done():
             self._over.set_result(None)
 
-    def _fail(self, step: Step, exc: BaseException) -> None:
-        self.failures.append((step, exc))
+    def _fail(self, step: Step, exc: BaseException, *, display: bool = False) -> None:
+        self.failures.append(_Failure(step, exc, display))
         self.stopped = True
 
     def _start_ready(self) -> None:
@@ -249,7 +262,7 @@ class _Graph:
                         Event("phase", message=phase.label, total=self.per_phase[phase])
                     )
                 except BaseException as exc:  # a display that failed stops the run
-                    self._fail(self.steps[i], exc)
+                    self._fail(self.steps[i], exc, display=True)
                     break
             task = loop.create_task(self._step(i))
             self.running.add(task)
@@ -272,6 +285,10 @@ class _Graph:
                 self.waiting[k] -= 1
                 if not self.waiting[k]:
                     heapq.heappush(self.ready, (-type(self.steps[k]).phase.rank, k))
+            try:
+                self.run_.visitor.emit(Event("step", step.address, _describe(step)))
+            except BaseException as exc:  # the step was done; its display failed: stop
+                self._fail(step, exc, display=True)
         finally:
             current = asyncio.current_task()
             if current is not None:
@@ -279,13 +296,25 @@ class _Graph:
         self._start_ready()
 
 
-def _failure(step: Step, exc: BaseException, more: str, done: int) -> str:
-    """``<address>: <step> failed: <reason><more>. <n> step(s) were done; <what next>``.
+@dataclass(frozen=True)
+class _Failure:
+    """What stopped a graph: ``step`` failed with ``exc``, or (``display``) showing its
+    progress did, whether the step had run or not yet started."""
+
+    step: Step
+    exc: BaseException
+    display: bool = False
+
+
+def _failure(failure: _Failure, more: str, done: int) -> str:
+    """``<address>: <step> failed: <reason><more>. <n> step(s) were done; <what next>``
+    (``showing the progress failed`` when the display did, not the step).
 
     The address is said once (a reason may start with it), a reason of several lines keeps
     them, and the next step is the error's own advice when it has one.
     """
-    reason = str(exc).strip().rstrip(".")
+    step, exc = failure.step, failure.exc
+    reason = str(exc).strip().rstrip(".") or type(exc).__name__
     if reason.startswith(f"{step.address}: "):
         reason = reason[len(step.address) + 2 :]
     advice = getattr(exc, "advice", None) or (
@@ -293,7 +322,8 @@ def _failure(step: Step, exc: BaseException, more: str, done: int) -> str:
     )
     steps = "1 step was done" if done == 1 else f"{done} steps were done"
     sep = "\n" if "\n" in reason else ". "
-    return f"{step.address}: {_describe(step)} failed: {reason}{more}{sep}{steps}; {advice}"
+    what = "showing the progress failed" if failure.display else f"{_describe(step)} failed"
+    return f"{step.address}: {what}: {reason}{more}{sep}{steps}; {advice}"
 
 
 def _describe(step: Step) -> str:

@@ -78,4 +78,4 @@ def test_a_cancelled_error_raised_inside_a_step_is_its_failure_not_a_hang() -> N
         return graph
 
     graph = asyncio.run(asyncio.wait_for(main(), 10))
-    assert [step.address for step, _ in graph.failures] == ["a"]
+    assert [failure.step.address for failure in graph.failures] == ["a"]

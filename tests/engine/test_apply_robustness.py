@@ -75,11 +75,19 @@ def _cli(root: Path, *args: str) -> list[str]:
 
 
 def _stopped_midway(
-    project: Path, control: BackendControl, concurrency: int, uploads: int, sig: int
+    project: Path,
+    control: BackendControl,
+    concurrency: int,
+    uploads: int,
+    sig: int,
+    *,
+    again_after: float | None = None,
+    latency_ms: int = 150,
 ) -> tuple[int, str]:
     """``assistops apply`` in a child, every request slowed down, sent ``sig`` once
-    ``uploads`` uploads have arrived; its exit code and output."""
-    control.add_fault("latency", "*", times=None, latency_ms=150)
+    ``uploads`` uploads have arrived (and again ``again_after`` seconds later); its exit code
+    and output."""
+    control.add_fault("latency", "*", times=None, latency_ms=latency_ms)
     child = subprocess.Popen(
         _cli(project, "apply", "-e", "test", "--auto-approve", "--concurrency", str(concurrency)),
         stdout=subprocess.PIPE,
@@ -90,6 +98,9 @@ def _stopped_midway(
     while time.monotonic() < deadline and control.requests().get("POST /v1/files", 0) < uploads:
         time.sleep(0.02)
     child.send_signal(sig)
+    if again_after is not None:
+        time.sleep(again_after)
+        child.send_signal(sig)
     output, _ = child.communicate(timeout=30)
     control.clear_faults()
     return child.returncode, output.decode()
@@ -122,6 +133,23 @@ def test_ctrl_c_lets_the_calls_in_flight_finish_says_so_and_the_next_run_converg
     result = run(project, "apply", "-e", "test", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert len(list(client.files.list(purpose="assistants"))) == 6  # no duplicate upload
+    assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_second_ctrl_c_cancels_the_calls_in_flight_says_so_and_the_next_run_converges(
+    project: Path, backend: RunningBackend, control: BackendControl
+) -> None:
+    # every call takes 2 s, so the second Ctrl-C lands while the first waits for them
+    code, text = _stopped_midway(
+        project, control, 2, 2, signal.SIGINT, again_after=0.5, latency_ms=2000
+    )
+    assert code == 1, text
+    assert "interrupted: the calls in flight were cancelled" in text, text
+    assert "finished" not in text and "Traceback" not in text, text
+    result = run(project, "apply", "-e", "test", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    client = sdk(backend)
+    assert len(all_assistants(client)) == 3
     assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
 
 
@@ -205,6 +233,34 @@ def test_a_progress_display_that_fails_stops_apply_with_its_error_not_a_hang(
     assert len(outcome) == 1 and isinstance(outcome[0], ApplyError), outcome
     assert "display gone" in str(outcome[0])
     assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
+
+
+def test_a_display_that_fails_after_a_step_says_so_and_counts_the_step_as_done(
+    project: Path,
+) -> None:
+    # the step's call succeeded: the error must not say that step failed
+    def display(event: Event) -> None:
+        if event.kind == "step":
+            raise BrokenPipeError("display gone")
+
+    try:
+        api.apply(
+            project,
+            "test",
+            confirm=lambda plan: True,
+            options=ApplyOptions(on_event=display, concurrency=1),
+        )
+    except ApplyError as exc:
+        error = exc
+    else:
+        raise AssertionError("apply did not stop when its display failed")
+    [done] = error.result.done
+    message = str(error)
+    assert message.startswith(f"{done.address}: showing the progress failed: display gone")
+    assert "1 step was done" in message
+    assert f"{done.op.replace('_', ' ')} failed" not in message
+    assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
+    assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
 
 
 def test_apply_runs_its_steps_on_the_providers_loop_not_a_thread_each(project: Path) -> None:
