@@ -167,7 +167,7 @@ class UploadFile(StepBase):
         with open(os.path.join(ctx.root, self.path), "rb") as handle:
             content: bytes | BinaryIO
             if self.bytes <= UPLOAD_CHUNK_BYTES:
-                content = handle.read(UPLOAD_CHUNK_BYTES + 1)  # grown since: the hash says
+                content = handle.read(self.bytes + 1)  # grown since: the hash says
                 digest = hashlib.sha256(content).hexdigest()
             else:
                 content = handle
