@@ -10,7 +10,10 @@ dicts of the SDK's objects, which keep fields its models do not know (they allow
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from functools import partial
 from types import TracebackType
@@ -48,6 +51,18 @@ _ASSISTANTS: Final = "assistants=v2"
 _AGENTS: Final = "agents=v1"
 # the security option the SDK's typed methods pass (the key as a bearer token)
 _BEARER: Final = {"bearer_auth": True}
+
+
+# providers not closed yet: closed at exit, so a script that forgets to close one exits quietly
+# instead of with aiohttp's "Unclosed client session" and the loop's thread cut off mid-call
+_open: weakref.WeakSet[OpenAIProvider] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_forgotten() -> None:
+    for provider in list(_open):
+        with contextlib.suppress(Exception):
+            provider.close()
 
 
 def dump(obj: BaseModel) -> Json:
@@ -162,6 +177,7 @@ class OpenAIProvider(Writer):
             max_retries=client.max_retries,
             secrets=(key,) if key else (),
         )
+        _open.add(self)
 
     @property
     def call_context(self) -> CallContext:
@@ -454,6 +470,7 @@ class OpenAIProvider(Writer):
 
     def close(self) -> None:
         """Close both SDK clients' connections and stop the loop."""
+        _open.discard(self)
         try:
             self._loop.close(self._async.close if self._async is not None else None)
         finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -183,3 +185,24 @@ def test_open_provider_returns_the_writer_types(tmp_path: Path, backend: Running
         assert type(provider) is OpenAIProvider
     finally:
         provider.close()
+
+
+def test_a_provider_never_closed_is_closed_at_exit_without_aiohttp_warnings(
+    tmp_path: Path,
+) -> None:
+    # a script that forgets close() used to end with "Unclosed client session" on stderr
+    script = tmp_path / "forgets.py"
+    script.write_text(
+        "import openai\n"
+        "from assistops.backend import start_server\n"
+        "from assistops.providers import OpenAIProvider\n"
+        "server = start_server()\n"
+        "client = openai.OpenAI(api_key='sk-test', base_url=server.base_url)\n"
+        "provider = OpenAIProvider(client, 'test')\n"
+        "print(provider.create_assistant({'model': 'gpt-4o', 'name': 'a'})['id'])\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("asst_")
+    assert "Unclosed" not in done.stderr and done.stderr == "", done.stderr
