@@ -126,8 +126,7 @@ def create_batch(backend: Backend, vs_id: str, body: CreateFileBatch) -> Doc:
             "_file_ids": list(dict.fromkeys(f for f, _, _, _ in plan)),
             "_cancelled": False,
         }
-        for file_id, attributes, chunking, param in plan:
-            vector_store_files.attach(backend, vs_id, file_id, attributes, chunking, param)
+        vector_store_files.attach_all(backend, vs_id, plan)
         backend.store.insert(KIND, doc, parent=vs_id)
     return doc
 

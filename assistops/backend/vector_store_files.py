@@ -80,30 +80,62 @@ def attach(
 ) -> Doc:
     """Attach a file (or return the existing attachment) and start its processing."""
     with backend.store.transaction():
-        file = files.get_file(backend, file_id, param)
-        existing = backend.store.get(KIND, file_id, parent=vs_id)
-        if existing is not None:
-            return existing
-        doc: Doc = {
-            "id": file_id,
-            "object": "vector_store.file",
-            "usage_bytes": 0,
-            "created_at": backend.now(),
-            "vector_store_id": vs_id,
-            "status": "in_progress",
-            "last_error": None,
-            "chunking_strategy": chunking,
-            "attributes": attributes or {},
-            "_filename": file["filename"],
-            "_bytes": file["bytes"],
-            "_reads_left": backend.processing.reads,
-        }
-        if backend.processing.mode == "immediate":
-            _finish(backend, doc)
-        backend.store.insert(KIND, doc, parent=vs_id)
-        vector_stores.touch(backend, vs_id)
-        vector_stores.refresh(backend, vs_id)
+        doc, new = _attach(backend, vs_id, file_id, attributes, chunking, param)
+        if new:
+            _settle(backend, vs_id)
         return doc
+
+
+def attach_all(
+    backend: Backend,
+    vs_id: str,
+    entries: Iterable[tuple[str, dict[str, Any] | None, Doc, str]],
+) -> None:
+    """Attach ``(file_id, attributes, chunking, param)`` entries, as :func:`attach` each, and
+    count the store's files once at the end: counting after each would read every attached
+    file once per file (a batch of 100 decoded 5,050 rows)."""
+    with backend.store.transaction():
+        new = [_attach(backend, vs_id, *entry)[1] for entry in entries]
+        if any(new):
+            _settle(backend, vs_id)
+
+
+def _attach(
+    backend: Backend,
+    vs_id: str,
+    file_id: str,
+    attributes: dict[str, Any] | None,
+    chunking: Doc,
+    param: str,
+) -> tuple[Doc, bool]:
+    """The attachment, and whether it is new (the store is then touched and counted)."""
+    file = files.get_file(backend, file_id, param)
+    existing = backend.store.get(KIND, file_id, parent=vs_id)
+    if existing is not None:
+        return existing, False
+    doc: Doc = {
+        "id": file_id,
+        "object": "vector_store.file",
+        "usage_bytes": 0,
+        "created_at": backend.now(),
+        "vector_store_id": vs_id,
+        "status": "in_progress",
+        "last_error": None,
+        "chunking_strategy": chunking,
+        "attributes": attributes or {},
+        "_filename": file["filename"],
+        "_bytes": file["bytes"],
+        "_reads_left": backend.processing.reads,
+    }
+    if backend.processing.mode == "immediate":
+        _finish(backend, doc)
+    backend.store.insert(KIND, doc, parent=vs_id)
+    return doc, True
+
+
+def _settle(backend: Backend, vs_id: str) -> None:
+    vector_stores.touch(backend, vs_id)
+    vector_stores.refresh(backend, vs_id)
 
 
 def _finish(backend: Backend, doc: Doc) -> None:

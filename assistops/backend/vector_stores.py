@@ -115,8 +115,8 @@ def create_store(backend: Backend, body: CreateVectorStore, prefix: str = "") ->
         for i, file_id in enumerate(body.file_ids):
             files.get_file(backend, file_id, f"{prefix}file_ids[{i}]")
         backend.store.insert(KIND, doc)
-        for file_id in body.file_ids:
-            vector_store_files.attach(backend, doc["id"], file_id, None, chunking)
+        entries = [(file_id, None, chunking, "file_id") for file_id in body.file_ids]
+        vector_store_files.attach_all(backend, doc["id"], entries)
         return get_store(backend, doc["id"])
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import openai
 import pytest
 
-from assistops.backend import BackendControl
+from assistops.backend import BackendControl, RunningBackend
 
 
 def _upload(client: openai.OpenAI, name: str, data: bytes = b"text") -> str:
@@ -294,3 +295,31 @@ def test_search_ranks_chunks_and_filters_by_attributes(
     with pytest.raises(openai.BadRequestError) as info:
         client.vector_stores.search(store.id, query="x", max_num_results=51)
     assert info.value.body["param"] == "max_num_results"  # type: ignore[index]
+
+
+def test_a_batch_counts_its_store_once_not_once_per_file(
+    client: openai.OpenAI, backend: RunningBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # counting after each attach read every attached file once per file: quadratic in the
+    # batch, a quarter of the server's CPU in a scale apply (20 batches of 100)
+    store = backend.backend.store
+    reads: list[str] = []
+    every = store.all
+
+    def counted(kind: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(kind)
+        return every(kind, *args, **kwargs)
+
+    ids = [_upload(client, f"f{i}.md", b"x" * (i + 1)) for i in range(40)]
+    vs = client.vector_stores.create(name="kb")
+    monkeypatch.setattr(store, "all", counted)
+    batch = client.vector_stores.file_batches.create(vector_store_id=vs.id, file_ids=ids)
+    made = client.vector_stores.create(file_ids=ids[:30])
+    monkeypatch.undo()
+    # a fixed few (the batch's count and its view, the store's count), not one per file (71)
+    assert reads.count("vector_store_file") <= 3, reads
+    assert batch.file_counts.total == 40 and batch.file_counts.completed == 40
+    counted_store = client.vector_stores.retrieve(vs.id)
+    assert counted_store.file_counts.completed == 40
+    assert counted_store.usage_bytes == sum(range(1, 41))
+    assert made.file_counts.completed == 30 and made.usage_bytes == sum(range(1, 31))
