@@ -217,8 +217,18 @@ async def _invoke(route: Route, backend: Backend, call: Call) -> Reply:
         result: Reply = await route.handler(backend, call)
         return result
     handler = cast(Callable[[Backend, Call], Reply], route.handler)
-    reply: Reply = await anyio.to_thread.run_sync(handler, backend, call)
-    return reply
+    done = call.done
+    if done is None:
+        reply: Reply = await anyio.to_thread.run_sync(handler, backend, call)
+        return reply
+
+    def handle_then_clean_up() -> Reply:
+        try:
+            return handler(backend, call)
+        finally:
+            done()  # in this thread: one hop for the upload instead of two
+
+    return await anyio.to_thread.run_sync(handle_then_clean_up)
 
 
 # a multipart body larger than the largest upload by more than this cannot be a valid one
@@ -252,9 +262,11 @@ async def _read_call(
             async for _ in request.stream():
                 pass  # read and dropped, never stored
             raise file_too_large()
-        parts = read_multipart(request.stream(), content_type, store, upload_max)
-        async with parts as (fields, files):
-            yield Call(**common, body=None, form=fields, files=files)
+        reading = read_multipart(request.stream(), content_type, store, upload_max)
+        async with reading as parts:
+            yield Call(
+                **common, body=None, form=parts.fields, files=parts.files, done=parts.discard
+            )
         return
     raw = await request.body()
     if not raw.strip():

@@ -73,6 +73,8 @@ class Call:
     body: Any = None  # the decoded JSON body ({} when empty); None for multipart
     form: Mapping[str, str] = field(default_factory=dict)  # multipart text fields
     files: Mapping[str, Upload] = field(default_factory=dict)  # multipart file parts
+    #: run in the handler's thread once it returns or raises (the upload's clean-up)
+    done: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

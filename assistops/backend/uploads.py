@@ -5,8 +5,9 @@ kept in memory (up to :data:`FIELD_BYTES_MAX`), a file part goes to a :class:`Bl
 under a fresh ``upload-…`` id, one chunk at a time, in a worker thread. Nothing is spooled
 to a temporary file (which may be memory on a tmpfs ``/tmp``) and nothing holds a file in
 memory. The handler adopts the chunks as a file's blob (:meth:`Store.adopt_blob`); whatever it
-does not adopt is removed when the request ends, and chunks a crash left behind are removed
-when the store is next opened.
+does not adopt is removed when the request ends (by :meth:`Parts.discard`, in the handler's
+own thread when it has one: a thread hop costs more than a small upload's own work), and
+chunks a crash left behind are removed when the store is next opened.
 
 A file part over ``upload_max`` bytes stops being stored at once; the rest of the body is
 still read (answering while the client is still sending breaks its connection, which the SDK
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import codecs
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ class _Parse:
     finished: list[tuple[str, _Part]] = field(default_factory=list)
     too_large: bool = False
     field_too_large: str | None = None
+    discarded: bool = False
 
     # python-multipart callbacks ---------------------------------------------------------
 
@@ -132,18 +134,36 @@ class _Parse:
         self.finished.clear()
 
     def discard(self) -> None:
-        """Remove every chunk written for this request that no handler adopted."""
+        """Remove every chunk written for this request that no handler adopted (once)."""
+        if self.discarded:
+            return
+        self.discarded = True
         for writer in self.writers:
             self.store.discard_chunks(writer.id)
+
+    def pending(self) -> bool:
+        """Whether :meth:`flush` has anything to do."""
+        return bool(self.backlog or self.finished)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A multipart body read: its text fields, its file parts (in the store), and
+    ``discard``, which removes the chunks no handler adopted (off the event loop, once)."""
+
+    fields: dict[str, str]
+    files: dict[str, Upload]
+    discard: Callable[[], None]
 
 
 @asynccontextmanager
 async def read_multipart(
     chunks: AsyncIterator[bytes], content_type: str, store: Store, upload_max: int
-) -> AsyncIterator[tuple[dict[str, str], dict[str, Upload]]]:
+) -> AsyncIterator[Parts]:
     """The text fields and file parts of a multipart body, its files already in the store.
 
-    The file parts' chunks are removed when the block ends unless the handler adopted them.
+    The file parts' chunks are removed when the block ends unless the handler adopted them
+    or :meth:`Parts.discard` already ran.
     """
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
@@ -169,7 +189,8 @@ async def read_multipart(
             if state.finished or _has_a_chunk(state):
                 await anyio.to_thread.run_sync(state.flush)
         parser.finalize()
-        await anyio.to_thread.run_sync(state.flush)
+        if state.pending():  # a small body was flushed with its last piece
+            await anyio.to_thread.run_sync(state.flush)
         if state.too_large:
             raise file_too_large()
         if state.field_too_large is not None:
@@ -177,9 +198,10 @@ async def read_multipart(
                 state.field_too_large,
                 f"The field '{state.field_too_large}' is over {FIELD_BYTES_MAX} bytes.",
             )
-        yield state.fields, state.files
+        yield Parts(state.fields, state.files, state.discard)
     finally:
-        await anyio.to_thread.run_sync(state.discard)
+        if not state.discarded and state.writers:
+            await anyio.to_thread.run_sync(state.discard)
 
 
 def _has_a_chunk(state: _Parse) -> bool:

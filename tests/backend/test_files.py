@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from assistops.backend import BackendControl
+from assistops.backend import BackendControl, RunningBackend
 
 
 def test_upload_reports_exact_bytes_filename_and_status(client: openai.OpenAI) -> None:
@@ -109,3 +109,34 @@ def test_delete_removes_the_file_from_every_vector_store(client: openai.OpenAI) 
     assert [f.id for f in client.vector_stores.files.list(one.id)] == [kept.id]
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.files.retrieve(shared.id, vector_store_id=two.id)
+
+
+def _unadopted_chunks(backend: RunningBackend) -> int:
+    store = backend.backend.store
+    with store.lock:
+        row = store._db.execute(
+            "SELECT COUNT(*) FROM blob_chunks WHERE id NOT IN (SELECT chunks FROM blob_heads)"
+        ).fetchone()
+    return int(row[0])
+
+
+def test_an_upload_keeps_its_chunks_and_a_refused_one_leaves_none(
+    client: openai.OpenAI, backend: RunningBackend
+) -> None:
+    # the chunks are written as the body arrives; the handler adopts them, or they go when
+    # the request ends, in the handler's thread (refused by the handler) or after the read
+    kept = client.files.create(file=("a.jsonl", b"kept"), purpose="batch")
+    assert _unadopted_chunks(backend) == 0
+    with pytest.raises(openai.BadRequestError):
+        client.files.create(file=("b.md", b"refused"), purpose="nonsense")  # type: ignore[arg-type]
+    assert _unadopted_chunks(backend) == 0
+    with pytest.raises(openai.BadRequestError):  # two file parts: refused before adopting
+        client.post(
+            "/files",
+            body={"purpose": "assistants"},
+            files=[("file", ("c.md", b"one")), ("other", ("d.md", b"two"))],
+            options={"headers": {"Content-Type": "multipart/form-data"}},
+            cast_to=object,
+        )
+    assert _unadopted_chunks(backend) == 0
+    assert client.files.content(kept.id).read() == b"kept"
