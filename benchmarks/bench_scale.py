@@ -78,6 +78,7 @@ class Measured:
     concurrency: int
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    server_cpus: list[float] = field(default_factory=list)
     requests: list[Counter[str]] = field(default_factory=list)
 
     @property
@@ -120,6 +121,14 @@ class Server:
             raise RuntimeError(f"assistops serve did not start: {line!r}")
         self.control_url = self.base_url.rsplit("/v1", 1)[0] + "/__assistops"
 
+    def cpu(self) -> float:
+        """The server process's CPU so far (user + system), seconds; NaN off Linux."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """Terminate it and wait."""
         self.process.terminate()
@@ -130,7 +139,9 @@ class Server:
             self.process.wait()
 
 
-def apply_once(shape: Shape, control: BackendControl, latency: int, concurrency: int | None):
+def apply_once(
+    shape: Shape, control: BackendControl, latency: int, concurrency: int | None
+) -> tuple[float, float, Counter[str]]:
     """Apply from empty once; returns (wall, client CPU, requests by route)."""
     control.reset()
     control.set_processing("reads", reads=0)  # batch files complete on the first poll
@@ -157,15 +168,20 @@ def apply_once(shape: Shape, control: BackendControl, latency: int, concurrency:
     return wall, cpu, Counter(counts)
 
 
-def measure(shape: Shape, control: BackendControl, args: argparse.Namespace) -> list[Measured]:
-    """Every concurrency, ``args.runs`` times each, round robin (noise spreads evenly)."""
+def measure(
+    shape: Shape, control: BackendControl, args: argparse.Namespace, server: Server
+) -> list[Measured]:
+    """Every concurrency, ``args.runs`` times each, round robin (noise spreads evenly); the
+    server's CPU of each run beside the client's (on 2 cores both bound the wall time)."""
     rows = [Measured(f"{c}", c) for c in args.concurrency]
     default = default_concurrency()
     rows.append(Measured(f"default ({default})", default))
     for n in range(args.runs):
         for row in rows:
             flag = None if row.label.startswith("default") else row.concurrency
+            before = server.cpu()
             wall, cpu, counts = apply_once(shape, control, args.latency, flag)
+            row.server_cpus.append(server.cpu() - before)
             row.walls.append(wall)
             row.cpus.append(cpu)
             row.requests.append(counts)
@@ -229,7 +245,8 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
         f"{args.latency} ms injected per request; batch files complete on the first poll.",
         f"- Each row: median of {args.runs} run(s) of `assistops apply --auto-approve` from "
         "empty as a subprocess (min-max in brackets); client CPU = user + system time of that "
-        "process. Every run ended verified and at the request bound.",
+        "process, server CPU the same of `assistops serve` during the run (median). Every run "
+        "ended verified and at the request bound.",
         "",
         *table(
             [
@@ -239,6 +256,7 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
                 "floor, phase by phase",
                 "speedup over c=1",
                 "client CPU",
+                "server CPU",
                 "requests (bound)",
             ],
             [
@@ -249,6 +267,7 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
                     f"{apply_rounds(shape, row.concurrency) * args.latency / 1000:.2f} s",
                     f"{base.wall / row.wall:.1f}x",
                     f"{row.cpu:.2f} s ({min(row.cpus):.2f}-{max(row.cpus):.2f})",
+                    f"{statistics.median(row.server_cpus):.2f} s",
                     f"{sum(row.requests[0].values())} ({bound.total})",
                 ]
                 for row in rows
@@ -332,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             shape = synthetic_project(Path(tmp), server.base_url, QUICK if args.quick else FULL)
             print(f"benchmarking {shape.describe()}", file=sys.stderr)
             apply_once(shape, control, 0, None)  # warm the disk cache and the server
-            rows = measure(shape, control, args)
+            rows = measure(shape, control, args, server)
             check_bound(rows, apply_bound(shape))
             loads = f"{load_before} before, {os.getloadavg()[0]:.1f} after"
             text = report(shape, rows, args, loads)
