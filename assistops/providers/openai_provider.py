@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import os
 import threading
-import weakref
 from collections.abc import Awaitable, Callable
 from functools import partial
 from types import TracebackType
@@ -54,8 +54,10 @@ _BEARER: Final = {"bearer_auth": True}
 
 
 # providers not closed yet: closed at exit, so a script that forgets to close one exits quietly
-# instead of with aiohttp's "Unclosed client session" and the loop's thread cut off mid-call
-_open: weakref.WeakSet[OpenAIProvider] = weakref.WeakSet()
+# instead of with aiohttp's "Unclosed client session" and the loop's thread cut off mid-call.
+# Held strongly: a forgotten provider keeps its loop's thread alive anyway, and a weak set
+# lost the ones a garbage collection took (the provider is in a cycle with its writes).
+_open: set[OpenAIProvider] = set()
 
 
 @atexit.register
@@ -63,6 +65,11 @@ def _close_forgotten() -> None:
     for provider in list(_open):
         with contextlib.suppress(Exception):
             provider.close()
+
+
+# a forked child has none of its parent's loop threads: closing their providers would wait on
+# a thread that is not there, forever
+os.register_at_fork(after_in_child=_open.clear)
 
 
 def dump(obj: BaseModel) -> Json:

@@ -187,22 +187,50 @@ def test_open_provider_returns_the_writer_types(tmp_path: Path, backend: Running
         provider.close()
 
 
+_FORGETS = (
+    "import gc, os, sys\n"
+    "import openai\n"
+    "from assistops.backend import start_server\n"
+    "from assistops.providers import OpenAIProvider\n"
+    "server = start_server()\n"
+    "def use():\n"
+    "    client = openai.OpenAI(api_key='sk-test', base_url=server.base_url)\n"
+    "    provider = OpenAIProvider(client, 'test')\n"
+    "    print(provider.create_assistant({'model': 'gpt-4o', 'name': 'a'})['id'], flush=True)\n"
+    "    return provider\n"
+)
+
+
+@pytest.mark.parametrize(
+    "then",
+    ["kept = use()\n", "use()\ngc.collect()\n"],  # a collection takes the provider (a cycle)
+    ids=["kept", "collected"],
+)
 def test_a_provider_never_closed_is_closed_at_exit_without_aiohttp_warnings(
-    tmp_path: Path,
+    tmp_path: Path, then: str
 ) -> None:
     # a script that forgets close() used to end with "Unclosed client session" on stderr
     script = tmp_path / "forgets.py"
-    script.write_text(
-        "import openai\n"
-        "from assistops.backend import start_server\n"
-        "from assistops.providers import OpenAIProvider\n"
-        "server = start_server()\n"
-        "client = openai.OpenAI(api_key='sk-test', base_url=server.base_url)\n"
-        "provider = OpenAIProvider(client, 'test')\n"
-        "print(provider.create_assistant({'model': 'gpt-4o', 'name': 'a'})['id'])\n",
-        encoding="utf-8",
-    )
+    script.write_text(_FORGETS + then, encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("asst_")
     assert "Unclosed" not in done.stderr and done.stderr == "", done.stderr
+
+
+def test_a_forked_child_exits_without_waiting_for_its_parents_providers(tmp_path: Path) -> None:
+    # the child has none of the parent's loop threads: closing their providers at its exit
+    # waited forever for one (what the child's copy of aiohttp says at exit is its own)
+    script = tmp_path / "forks.py"
+    script.write_text(
+        _FORGETS
+        + "kept = use()\n"
+        + "child = os.fork()\n"
+        + "if child == 0:\n    sys.exit(0)\n"
+        + "_, status = os.waitpid(child, 0)\n"
+        + "print('child', os.waitstatus_to_exitcode(status))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "child 0", done.stdout
