@@ -68,7 +68,10 @@ class _Visitor:
             self.options.on_event(event)
 
     def progress(self, address: str, done: int, total: int) -> None:
-        self.emit(Event("index", address, "indexing", done, total))
+        try:
+            self.emit(Event("index", address, "indexing", done, total))
+        except Exception as exc:  # the display's failure, not the step's
+            raise _DisplayFailed() from exc
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -115,7 +118,9 @@ def apply_plan(plan: Plan, writer: Writer, root: Path, options: ApplyOptions) ->
     except KeyboardInterrupt:
         result.created = dict(visitor.registry)
         # read in this order: the loop sets ``cancelled`` before ``over``
-        if run.over and not run.cancelled:
+        if not run.begun:  # interrupted before the run reached the loop
+            said = "nothing was started"
+        elif run.over and not run.cancelled:
             said = "the calls in flight finished and nothing new was started"
         else:  # interrupted again: the calls in flight were cancelled
             said = "the calls in flight were cancelled and may or may not have taken effect"
@@ -160,8 +165,8 @@ class _Run:
         self.result = result
         self.started: set[Phase] = set()
         self.stopped = False
-        #: the run ended, and whether by a cancel (its steps in flight cut short)
-        self.over = self.cancelled = False
+        #: the run reached the loop; it ended; whether by a cancel (its steps in flight cut short)
+        self.begun = self.over = self.cancelled = False
         self._current: _Graph | None = None
 
     def stop(self) -> None:
@@ -172,6 +177,7 @@ class _Run:
 
     async def graphs(self, graphs: list[tuple[list[Step], list[set[int]]]]) -> None:
         """Each graph in turn; the first failure stops the run as ``ApplyError``."""
+        self.begun = True
         try:
             await self._graphs(graphs)
         except asyncio.CancelledError:
@@ -277,6 +283,8 @@ class _Graph:
             if task is None or task.cancelling():
                 raise
             self._fail(step, exc)  # raised inside the step, not a cancel of it
+        except _DisplayFailed as exc:  # showing its progress failed, not the step itself
+            self._fail(step, exc.__cause__ or exc, display=True)
         except BaseException as exc:  # recorded: the run stops and reports it
             self._fail(step, exc)
         else:
@@ -294,6 +302,10 @@ class _Graph:
             if current is not None:
                 self.running.discard(current)
         self._start_ready()
+
+
+class _DisplayFailed(Exception):
+    """Raised through a step when the progress display failed (its ``__cause__``)."""
 
 
 @dataclass(frozen=True)

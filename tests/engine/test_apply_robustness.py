@@ -11,7 +11,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from engine_helpers import KEY, KEY_ENV, all_assistants, run, sdk
 
 from assistops import api
@@ -261,6 +263,54 @@ def test_a_display_that_fails_after_a_step_says_so_and_counts_the_step_as_done(
     assert f"{done.op.replace('_', ' ')} failed" not in message
     assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
     assert run(project, "plan", "-e", "test", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_display_that_fails_while_a_store_indexes_is_not_the_steps_failure(
+    project: Path, control: BackendControl
+) -> None:
+    control.set_processing("reads", reads=3)  # the batch is polled: progress is shown
+
+    def display(event: Event) -> None:
+        if event.kind == "index":
+            raise BrokenPipeError("display gone")
+
+    try:
+        api.apply(
+            project, "test", confirm=lambda plan: True, options=ApplyOptions(on_event=display)
+        )
+    except ApplyError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("apply did not stop when its display failed")
+    assert message.startswith("vector_store.handbook: showing the progress failed: display gone")
+    assert "attach files failed" not in message
+    control.set_processing("immediate")
+    assert run(project, "apply", "-e", "test", "--auto-approve").exit_code == 0
+
+
+def test_ctrl_c_before_the_run_reaches_the_loop_says_nothing_was_started(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistops.providers.event_loop import CallLoop
+
+    hand_over = CallLoop._hand_over
+
+    def interrupted(self: CallLoop, start: Any) -> None:
+        if start.__name__ == "start":  # the run itself, not its wind-down or cancel
+            raise KeyboardInterrupt
+        hand_over(self, start)
+
+    monkeypatch.setattr(CallLoop, "_hand_over", interrupted)
+    try:
+        api.apply(project, "test", confirm=lambda plan: True)
+    except ApplyError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("apply was not interrupted")
+    assert message.startswith("interrupted: nothing was started;"), message
+    monkeypatch.setattr(CallLoop, "_hand_over", hand_over)
+    again = run(project, "apply", "-e", "test", "--auto-approve")
+    assert again.exit_code == 0, again.output
 
 
 def test_apply_runs_its_steps_on_the_providers_loop_not_a_thread_each(project: Path) -> None:
