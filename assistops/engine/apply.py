@@ -64,14 +64,16 @@ class _Visitor:
         self.registry: dict[str, str] = {}
 
     def emit(self, event: Event) -> None:
+        """Show ``event``; a display that fails raises :class:`_DisplayFailed` (the run
+        stops and says so, and does not blame the step it was showing)."""
         if self.options.on_event is not None:
-            self.options.on_event(event)
+            try:
+                self.options.on_event(event)
+            except BaseException as exc:
+                raise _DisplayFailed(exc) from exc
 
     def progress(self, address: str, done: int, total: int) -> None:
-        try:
-            self.emit(Event("index", address, "indexing", done, total))
-        except Exception as exc:  # the display's failure, not the step's
-            raise _DisplayFailed() from exc
+        self.emit(Event("index", address, "indexing", done, total))
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -267,8 +269,8 @@ class _Graph:
                     self.run_.visitor.emit(
                         Event("phase", message=phase.label, total=self.per_phase[phase])
                     )
-                except BaseException as exc:  # a display that failed stops the run
-                    self._fail(self.steps[i], exc, display=True)
+                except _DisplayFailed as exc:  # a display that failed stops the run
+                    self._fail(self.steps[i], exc.error, display=True)
                     break
             task = loop.create_task(self._step(i))
             self.running.add(task)
@@ -284,7 +286,7 @@ class _Graph:
                 raise
             self._fail(step, exc)  # raised inside the step, not a cancel of it
         except _DisplayFailed as exc:  # showing its progress failed, not the step itself
-            self._fail(step, exc.__cause__ or exc, display=True)
+            self._fail(step, exc.error, display=True)
         except BaseException as exc:  # recorded: the run stops and reports it
             self._fail(step, exc)
         else:
@@ -295,8 +297,8 @@ class _Graph:
                     heapq.heappush(self.ready, (-type(self.steps[k]).phase.rank, k))
             try:
                 self.run_.visitor.emit(Event("step", step.address, _describe(step)))
-            except BaseException as exc:  # the step was done; its display failed: stop
-                self._fail(step, exc, display=True)
+            except _DisplayFailed as exc:  # the step was done; its display failed: stop
+                self._fail(step, exc.error, display=True)
         finally:
             current = asyncio.current_task()
             if current is not None:
@@ -305,7 +307,11 @@ class _Graph:
 
 
 class _DisplayFailed(Exception):
-    """Raised through a step when the progress display failed (its ``__cause__``)."""
+    """The progress display raised ``error`` (raised through a step that was showing it)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass(frozen=True)
