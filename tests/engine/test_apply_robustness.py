@@ -245,19 +245,11 @@ def test_a_display_that_fails_after_a_step_says_so_and_counts_the_step_as_done(
         if event.kind == "step":
             raise BrokenPipeError("display gone")
 
-    try:
-        api.apply(
-            project,
-            "test",
-            confirm=lambda plan: True,
-            options=ApplyOptions(on_event=display, concurrency=1),
-        )
-    except ApplyError as exc:
-        error = exc
-    else:
-        raise AssertionError("apply did not stop when its display failed")
-    [done] = error.result.done
-    message = str(error)
+    with pytest.raises(ApplyError) as stopped:
+        options = ApplyOptions(on_event=display, concurrency=1)
+        api.apply(project, "test", confirm=lambda plan: True, options=options)
+    [done] = stopped.value.result.done
+    message = str(stopped.value)
     assert message.startswith(f"{done.address}: showing the progress failed: display gone")
     assert "1 step was done" in message
     assert f"{done.op.replace('_', ' ')} failed" not in message
@@ -274,14 +266,10 @@ def test_a_display_that_fails_while_a_store_indexes_is_not_the_steps_failure(
         if event.kind == "index":
             raise BrokenPipeError("display gone")
 
-    try:
-        api.apply(
-            project, "test", confirm=lambda plan: True, options=ApplyOptions(on_event=display)
-        )
-    except ApplyError as exc:
-        message = str(exc)
-    else:
-        raise AssertionError("apply did not stop when its display failed")
+    with pytest.raises(ApplyError) as stopped:
+        options = ApplyOptions(on_event=display)
+        api.apply(project, "test", confirm=lambda plan: True, options=options)
+    message = str(stopped.value)
     assert message.startswith("vector_store.handbook: showing the progress failed: display gone")
     assert "attach files failed" not in message
     control.set_processing("immediate")
@@ -301,12 +289,9 @@ def test_ctrl_c_before_the_run_reaches_the_loop_says_nothing_was_started(
         hand_over(self, start)
 
     monkeypatch.setattr(CallLoop, "_hand_over", interrupted)
-    try:
+    with pytest.raises(ApplyError) as stopped:
         api.apply(project, "test", confirm=lambda plan: True)
-    except ApplyError as exc:
-        message = str(exc)
-    else:
-        raise AssertionError("apply was not interrupted")
+    message = str(stopped.value)
     assert message.startswith("interrupted: nothing was started;"), message
     monkeypatch.setattr(CallLoop, "_hand_over", hand_over)
     again = run(project, "apply", "-e", "test", "--auto-approve")
