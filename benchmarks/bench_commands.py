@@ -1,6 +1,7 @@
 """Benchmarks of the commands as a user runs them: wall time of each process, requests of plans.
 
     python benchmarks/bench_commands.py [--runs 5] [--output PATH] [--no-huge] [--quick]
+                                        [--against PATH]
 
 Every command runs as its own process (``python -m assistops``, as the installed script does),
 so each time includes Python's start-up and every import. Measured, each the median of
@@ -19,6 +20,12 @@ so each time includes Python's start-up and every import. Measured, each the med
    set-up, timed but not the point).
 
 Every no-op plan must exit 0 with ``--detailed-exitcode`` (nothing to change), or the run stops.
+
+``--against`` names another build's ``assistops`` script (an older checkout's virtualenv): each
+command of 1 and 3 is then run by both builds in turn (not 4: an older build may take minutes
+for each plan of the huge project), the order swapped every run, and the
+other build's median is shown in the "before" column. The host's speed moves between hours and
+machines; medians of runs seconds apart are what a before/after can be read from.
 The machine is often shared: medians of a few runs are indicative, request counts are exact.
 """
 
@@ -51,6 +58,7 @@ HUGE = Spec("huge", 2000, 20, 1000, 0)
 QUICK_SCALE = Spec("scale", 50, 5, 20, 0)
 QUICK_HUGE = Spec("huge", 300, 5, 200, 0)
 HUGE_CONCURRENCY = 32
+AGAINST: Path | None = None  # --against: another build's assistops script
 #: What the issue (#14) and the lead measured before this work, shown beside the medians.
 BASELINES = {
     "help": "0.16 s on main (this script)",
@@ -108,6 +116,7 @@ class Timing:
     cpus: list[float]
     requests: Counter[str] = field(default_factory=Counter)
     bound: Bound | None = None
+    other: Timing | None = None  # the same command by the --against build, in the same runs
 
     @property
     def median(self) -> float:
@@ -126,16 +135,38 @@ class Timing:
 
 
 def timed(
-    label: str, args: list[str], runs: int, *, env: dict[str, str] | None = None, shown: str = ""
+    label: str,
+    args: list[str],
+    runs: int,
+    *,
+    env: dict[str, str] | None = None,
+    shown: str = "",
+    other: list[str] | None = None,
 ) -> Timing:
-    """``runs`` measured runs after one warm-up (which fills caches: .pyc, the page cache)."""
+    """``runs`` measured runs after one warm-up (which fills caches: .pyc, the page cache);
+    with ``other`` (the --against build's command line), that too, the order swapped every
+    run."""
+    mine: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
     run(args, env=env)
-    measured = [run(args, env=env) for _ in range(runs)]
-    timing = Timing(
-        label, shown or " ".join(args[2:]), [w for w, _ in measured], [c for _, c in measured]
-    )
+    if other is not None:
+        run(other, env=env)
+    for n in range(runs):
+        pairs = [(args, mine)] if other is None else [(args, mine), (other, theirs)]
+        for command, into in pairs if n % 2 == 0 else reversed(pairs):
+            into.append(run(command, env=env))
+    shown = shown or " ".join(args[2:])
+    timing = Timing(label, shown, [w for w, _ in mine], [c for _, c in mine])
+    if other is not None:
+        timing.other = Timing(label, shown, [w for w, _ in theirs], [c for _, c in theirs])
     print(f"  {label}: median {timing.median:.2f} s (CPU {timing.cpu:.2f} s)", file=sys.stderr)
     return timing
+
+
+def against(args: list[str]) -> list[str] | None:
+    """``args`` (which start with this build's ``python -m assistops``) for the --against
+    build, or None without one."""
+    return None if AGAINST is None else [str(AGAINST), *args[len(assistops_cmd()) :]]
 
 
 # -- 1 and 2: the example project ------------------------------------------------------------------
@@ -148,15 +179,33 @@ def example_commands(where: Path, runs: int) -> tuple[list[Timing], list[tuple[s
     base = [*assistops_cmd(), "-C", str(root)]
     print("example project: applying -e local once", file=sys.stderr)
     run([*base, "apply", "-e", "local", "--auto-approve"])
+    other_base: list[str] | None = None
+    if AGAINST is not None:  # its own copy: its local database may be of another schema
+        other_root = where / "example-against"
+        shutil.copytree(EXAMPLE, other_root, ignore=shutil.ignore_patterns(".assistops"))
+        other_base = [str(AGAINST), "-C", str(other_root)]
+        run([*other_base, "apply", "-e", "local", "--auto-approve"])
+
+    def theirs(*rest: str) -> list[str] | None:
+        return None if other_base is None else [*other_base, *rest]
+
+    help_ = [*assistops_cmd(), "--help"]
     out = [
-        timed("help", [*assistops_cmd(), "--help"], runs, shown="assistops --help"),
-        timed("validate", [*base, "validate"], runs, shown="assistops validate"),
-        timed("render", [*base, "render"], runs, shown="assistops render"),
+        timed("help", help_, runs, shown="assistops --help", other=against(help_)),
+        timed(
+            "validate",
+            [*base, "validate"],
+            runs,
+            shown="assistops validate",
+            other=theirs("validate"),
+        ),
+        timed("render", [*base, "render"], runs, shown="assistops render", other=theirs("render")),
         timed(
             "plan -e local",
             [*base, "plan", "-e", "local", "--detailed-exitcode"],
             runs,
             shown="assistops plan -e local (no-op)",
+            other=theirs("plan", "-e", "local", "--detailed-exitcode"),
         ),
     ]
     return out, import_times([*base, "plan", "-e", "local"])
@@ -260,8 +309,11 @@ class Served:
     concurrency: int
 
 
-def served_project(spec: Spec, url: str, where: Path, runs: int, concurrency: int) -> Served:
-    """Write ``spec``, apply it in-process, then time its no-op plan as a command."""
+def served_project(
+    spec: Spec, url: str, where: Path, runs: int, concurrency: int, *, compare: bool
+) -> Served:
+    """Write ``spec``, apply it in-process, then time its no-op plan as a command (and the
+    --against build's, when ``compare``)."""
     from assistops import api
     from assistops.api import ApplyOptions
     from assistops.backend import BackendControl
@@ -284,19 +336,31 @@ def served_project(spec: Spec, url: str, where: Path, runs: int, concurrency: in
         args = [*assistops_cmd(), "-C", str(shape.root), "plan", "-e", ENVIRONMENT]
         args.append("--detailed-exitcode")
         env = {**os.environ}
+        other = against(args) if compare else None
         run(args, env=env)  # warm-up
+        if other is not None:
+            run(other, env=env)
         measured: list[tuple[float, float]] = []
+        theirs: list[tuple[float, float]] = []
         counts: list[Counter[str]] = []
-        for _ in range(runs):
+        for n in range(runs):
+            if other is not None and n % 2 == 1:
+                theirs.append(run(other, env=env))
             control.clear_requests()
             measured.append(run(args, env=env))
             got = control.requests()
             got.pop("total", None)
             counts.append(Counter(got))
+            if other is not None and n % 2 == 0:
+                theirs.append(run(other, env=env))
         if any(c != counts[0] for c in counts):
             raise RuntimeError(f"{spec.name}: the runs made different requests: {counts}")
         walls, cpus = [w for w, _ in measured], [c for _, c in measured]
         timing = Timing(f"{spec.name} plan", "assistops plan (no-op)", walls, cpus)
+        if theirs:
+            timing.other = Timing(
+                timing.label, timing.command, [w for w, _ in theirs], [c for _, c in theirs]
+            )
         timing.requests, timing.bound = counts[0], noop_bound(shape)
         print(f"  {spec.name} plan: median {timing.median:.2f} s", file=sys.stderr)
         return Served(shape, timing, stages(shape), apply_wall, concurrency)
@@ -321,8 +385,13 @@ def report(
 ) -> str:
     """Every table, as Markdown (the issue's baselines only beside the issue's sizes)."""
 
-    def before(key: str) -> str:
-        return BASELINES.get(key, "-") if sizes_as_issue else "- (smaller project)"
+    def before(key: str, timing: Timing | None = None, *, example: bool = False) -> str:
+        # the example project is the same in every mode
+        text = BASELINES.get(key, "-") if sizes_as_issue or example else "- (smaller project)"
+        if timing is not None and timing.other is not None:
+            o = timing.other
+            text = f"**{o.median:.2f} s** (CPU {o.cpu:.2f} s) by `--against` in these runs; {text}"
+        return text
 
     header = ["command", "median", "CPU", "range"]
     lines = [
@@ -334,6 +403,11 @@ def report(
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}",
         f"- Reproduce: `python benchmarks/bench_commands.py{''.join(' ' + a for a in argv)}` "
         "(from the repository root, in the project's virtualenv)",
+        *(
+            [f"- Against: `{AGAINST}` ({_version(AGAINST)}), run in turn with this build"]
+            if AGAINST is not None
+            else []
+        ),
         f"- Each time is the median of {runs} runs of a fresh process (`python -m assistops`), "
         "after one unmeasured warm-up run; CPU is the process's user + system time (a busy "
         "machine stretches the wall time more than the CPU time). Every no-op plan exits 0 "
@@ -345,8 +419,7 @@ def report(
     rows = []
     for t in quick:
         measured = [f"`{t.command}`", secs(t.median), secs(t.cpu), t.spread]
-        # the example project is the same in every mode
-        rows.append([*measured, TARGETS.get(t.label, "-"), BASELINES.get(t.label, "-")])
+        rows.append([*measured, TARGETS.get(t.label, "-"), before(t.label, t, example=True)])
     lines += table([*header, "target", "before"], rows)
     lines += [
         "",
@@ -390,7 +463,7 @@ def report(
             "",
             *table([*header, "requests", "bound", "off the bound", "target"], [row]),
             "",
-            f"Before: {before(key)}.",
+            f"Before: {before(key, timing)}.",
             "",
             "The same plan in-process (the second of two runs), by stage:",
             "",
@@ -401,6 +474,12 @@ def report(
             "",
         ]
     return "\n".join(lines)
+
+
+def _version(script: Path) -> str:
+    """What ``script --version`` prints."""
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "version unknown"
 
 
 @dataclass
@@ -423,7 +502,12 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the tables (default: benchmarks/RESULTS-commands.md; none with "
         "--quick)",
     )
+    parser.add_argument(
+        "--against", type=Path, default=None, help="another build's assistops script, run in turn"
+    )
     args = parser.parse_args(argv)
+    global AGAINST  # one other build per run
+    AGAINST = args.against
     runs = 3 if args.quick else args.runs
     output = args.output or (None if args.quick else HERE / "RESULTS-commands.md")
     os.environ.setdefault(KEY_ENV, "sk-bench-not-a-secret")
@@ -438,7 +522,10 @@ def main(argv: list[str] | None = None) -> int:
         with served() as url:
             for spec in specs:
                 concurrency = HUGE_CONCURRENCY if spec is HUGE or spec is QUICK_HUGE else 8
-                projects.append(served_project(spec, url, where, runs, concurrency))
+                compare = spec is SCALE or spec is QUICK_SCALE
+                projects.append(
+                    served_project(spec, url, where, runs, concurrency, compare=compare)
+                )
     given = list(argv if argv is not None else sys.argv[1:])
     if "--output" in given:  # where the tables went is no part of how to reproduce them
         at = given.index("--output")
