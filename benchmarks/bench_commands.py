@@ -9,17 +9,21 @@ so each time includes Python's start-up and every import. Measured, each the med
 
 1. on the example project (``assistants/``, copied): ``assistops --help``, ``validate``,
    ``render`` and a no-op ``plan -e local`` (the embedded backend, SQLite, applied once first);
+   beside them, as a reference, ``python -c "import openai"``: what any command that opens a
+   provider pays for the official SDK before it does anything;
 2. what ``plan`` imports: ``python -X importtime``, the top imports by cumulative time;
 3. a no-op ``plan`` of the scale project (``Spec("scale", 200, 20, 100, 0)``: 200 assistants,
    20 stores x 100 files) against ``assistops serve --port 0 --db :memory:`` in another
    process, no latency; the requests of each run are counted by the backend's control plane and
    compared with the lower bound of list pages (``bench_engine.noop_bound``); plus the same
-   plan in-process, stage by stage (load, render, read, ``build_plan``);
+   plan in-process, stage by stage (load, render, read, ``build_plan``; ``build_plan`` also
+   per resource, which stays flat from this project to the next when it is linear);
 4. the same for the huge project (``Spec("huge", 2000, 20, 1000, 0)``: 2,000 assistants,
    20 stores x 1,000 files = 20,000 files), applied once in-process at concurrency 32 (the
    set-up, timed but not the point).
 
-Every no-op plan must exit 0 with ``--detailed-exitcode`` (nothing to change), or the run stops.
+Every no-op plan must exit 0 with ``--detailed-exitcode`` (nothing to change) and stay at its
+request bound, or the run stops.
 
 ``--against`` names another build's ``assistops`` script (an older checkout's virtualenv): each
 command of 1 and 3 is then run by both builds in turn (not 4: an older build may take minutes
@@ -78,6 +82,9 @@ TARGETS = {
     "huge plan": "seconds, at the lower bound of list pages",
 }
 IMPORT_TOP = 15
+BUILD_PLAN_RUNS = 5
+#: The reference row: what any command that opens a provider pays before it does anything.
+SDK_IMPORT = 'python -c "import openai"'
 _SERVE_LINE = re.compile(r"assistops local backend on (http://\S+)/v1")
 
 
@@ -191,6 +198,7 @@ def example_commands(where: Path, runs: int) -> tuple[list[Timing], list[tuple[s
 
     help_ = [*assistops_cmd(), "--help"]
     out = [
+        timed("sdk import", [sys.executable, "-c", "import openai"], runs, shown=SDK_IMPORT),
         timed("help", help_, runs, shown="assistops --help", other=against(help_)),
         timed(
             "validate",
@@ -264,7 +272,14 @@ class Stages:
     load: float
     render: float
     read: float
-    build_plan: float
+    build_plan: float  # the median of BUILD_PLAN_RUNS, after the two runs of every stage
+    resources: int  # what the plan compares: assistants, stores, files
+
+    @property
+    def per_resource_us(self) -> float:
+        """``build_plan``'s microseconds per resource: flat from project to project when it
+        is linear in resources."""
+        return self.build_plan / max(self.resources, 1) * 1e6
 
     @property
     def total(self) -> float:
@@ -273,7 +288,8 @@ class Stages:
 
 
 def stages(shape: Shape) -> Stages:
-    """The plan of ``shape`` in this process, each stage timed (the second of two runs)."""
+    """The plan of ``shape`` in this process, each stage timed (the second of two runs;
+    ``build_plan`` the median of ``BUILD_PLAN_RUNS`` more on the same states)."""
     from assistops import api
     from assistops.engine.live import read_live
     from assistops.engine.planner import build_plan
@@ -291,11 +307,16 @@ def stages(shape: Shape) -> Stages:
             reader.close()
         t3 = time.perf_counter()
         plan = build_plan(state, live, provider="openai")
-        t4 = time.perf_counter()
         if plan.has_changes:
             raise RuntimeError(f"{shape.name}: the in-process plan is not empty")
+    builds = []
+    for _ in range(BUILD_PLAN_RUNS):
+        start = time.perf_counter()
+        build_plan(state, live, provider="openai")
+        builds.append(time.perf_counter() - start)
+    resources = shape.assistants + shape.stores + sum(shape.store_files)
     # api.desired loads the project again: its render stage is render only
-    return Stages(t1 - t0, (t2 - t1) - (t1 - t0), t3 - t2, t4 - t3)
+    return Stages(t1 - t0, (t2 - t1) - (t1 - t0), t3 - t2, statistics.median(builds), resources)
 
 
 @dataclass
@@ -355,6 +376,9 @@ def served_project(
                 theirs.append(run(other, env=env))
         if any(c != counts[0] for c in counts):
             raise RuntimeError(f"{spec.name}: the runs made different requests: {counts}")
+        off = over(_RunLike(counts[0]), noop_bound(shape))
+        if off != "none":  # the bound is the invariant the times are read against
+            raise RuntimeError(f"{spec.name}: the no-op plan is off its request bound: {off}")
         walls, cpus = [w for w, _ in measured], [c for _, c in measured]
         timing = Timing(f"{spec.name} plan", "assistops plan (no-op)", walls, cpus)
         if theirs:
@@ -419,6 +443,9 @@ def report(
     rows = []
     for t in quick:
         measured = [f"`{t.command}`", secs(t.median), secs(t.cpu), t.spread]
+        if t.label == "sdk import":
+            rows.append([*measured, "-", "- (the SDK alone: no assistops code)"])
+            continue
         rows.append([*measured, TARGETS.get(t.label, "-"), before(t.label, t, example=True)])
     lines += table([*header, "target", "before"], rows)
     lines += [
@@ -465,11 +492,13 @@ def report(
             "",
             f"Before: {before(key, timing)}.",
             "",
-            "The same plan in-process (the second of two runs), by stage:",
+            "The same plan in-process (the second of two runs), by stage; `build_plan` is the "
+            f"median of {BUILD_PLAN_RUNS} more runs on the same states, and per resource over "
+            f"{st.resources:,} (assistants, stores, files):",
             "",
             *table(
-                ["load", "render", "read live", "build_plan", "total", "before"],
-                [[*stage_row, secs(st.total), in_process]],
+                ["load", "render", "read live", "build_plan", "per resource", "total", "before"],
+                [[*stage_row, f"{st.per_resource_us:.0f} µs", secs(st.total), in_process]],
             ),
             "",
         ]
