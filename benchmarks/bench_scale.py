@@ -63,6 +63,13 @@ BASELINE_CPU = 11.0
 CHAIN = 4
 
 
+def call_rounds(shape: Shape, concurrency: int) -> int:
+    """Rounds of the calls alone (between the plan and the verifying plan) that cannot
+    overlap: all calls / c, or the chain."""
+    calls = shape.uploads + shape.stores * 3 + shape.assistants
+    return max(math.ceil(calls / concurrency), CHAIN)
+
+
 def dependency_rounds(shape: Shape, concurrency: int) -> int:
     """Rounds of apply from empty that cannot overlap, when each step starts once what it
     needs is done: discovery, max(all calls / c, the chain), the verifying plan's lists."""
@@ -80,6 +87,7 @@ class Measured:
     cpus: list[float] = field(default_factory=list)
     server_cpus: list[float] = field(default_factory=list)
     requests: list[Counter[str]] = field(default_factory=list)
+    phases: list[Phases] = field(default_factory=list)
 
     @property
     def wall(self) -> float:
@@ -139,10 +147,20 @@ class Server:
             self.process.wait()
 
 
+@dataclass(frozen=True)
+class Phases:
+    """When one apply's output showed the plan and the last step's line (seconds after the
+    process started): before the first, start-up and the plan; between them, the calls;
+    after the second, the verifying plan and the exit."""
+
+    planned: float
+    applied: float
+
+
 def apply_once(
     shape: Shape, control: BackendControl, latency: int, concurrency: int | None
-) -> tuple[float, float, Counter[str]]:
-    """Apply from empty once; returns (wall, client CPU, requests by route)."""
+) -> tuple[float, float, Counter[str], Phases]:
+    """Apply from empty once; returns (wall, client CPU, requests by route, phases)."""
     control.reset()
     control.set_processing("reads", reads=0)  # batch files complete on the first poll
     if latency:
@@ -151,21 +169,40 @@ def apply_once(
     command = [str(ASSISTOPS), "apply", "-C", str(shape.root), "-e", ENVIRONMENT, "--auto-approve"]
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # each line when it is shown: the phases
+    marks: dict[str, float] = {}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # progress lines go to stderr, the plan and the summary to stdout: one stream, in order
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as process:
+        assert process.stdout is not None
+        output = []
+        shown = 0.0  # when the line before this one came
+        for line in process.stdout:
+            output.append(line)
+            now = time.perf_counter() - start
+            if line.startswith("Plan: "):
+                marks.setdefault("planned", now)
+            elif line.startswith("Apply complete"):  # shown after the verifying plan
+                marks.setdefault("applied", shown)  # the last step's line
+            shown = now
+        process.wait()
+        wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode != 0 or "Verified: a fresh plan shows no changes." not in done.stdout:
+    stdout = "".join(output)
+    if process.returncode != 0 or "Verified: a fresh plan shows no changes." not in stdout:
         raise RuntimeError(
-            f"apply at concurrency {concurrency} did not converge:\n{done.stdout[-2000:]}\n"
-            f"{done.stderr[-2000:]}"
+            f"apply at concurrency {concurrency} did not converge:\n{stdout[-4000:]}"
         )
+    if len(marks) != 2:
+        raise RuntimeError(f"apply's output lost its 'Plan:' or 'Apply complete' line:\n{stdout}")
     counts = control.requests()
     counts.pop("total")
     control.clear_faults()
-    return wall, cpu, Counter(counts)
+    return wall, cpu, Counter(counts), Phases(marks["planned"], marks["applied"])
 
 
 def measure(
@@ -180,8 +217,9 @@ def measure(
         for row in rows:
             flag = None if row.label.startswith("default") else row.concurrency
             before = server.cpu()
-            wall, cpu, counts = apply_once(shape, control, args.latency, flag)
+            wall, cpu, counts, phases = apply_once(shape, control, args.latency, flag)
             row.server_cpus.append(server.cpu() - before)
+            row.phases.append(phases)
             row.walls.append(wall)
             row.cpus.append(cpu)
             row.requests.append(counts)
@@ -225,6 +263,22 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
     """A Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def phase_row(shape: Shape, row: Measured, latency: int) -> list[str]:
+    """One row of the phase table: medians of the row's runs."""
+    planned = statistics.median(p.planned for p in row.phases)
+    calls = statistics.median(p.applied - p.planned for p in row.phases)
+    after = statistics.median(w - p.applied for w, p in zip(row.walls, row.phases, strict=True))
+    count = shape.uploads + shape.stores * 3 + shape.assistants
+    return [
+        row.label,
+        f"{planned:.2f} s",
+        f"{calls:.2f} s",
+        f"{call_rounds(shape, row.concurrency) * latency / 1000:.2f} s",
+        f"{count / calls:.0f}",
+        f"{after:.2f} s",
+    ]
 
 
 def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: str) -> str:
@@ -279,6 +333,24 @@ def report(shape: Shape, rows: list[Measured], args: argparse.Namespace, loads: 
         "poll) + 1 per assistant. The phase-by-phase floor (`bench_engine.apply_rounds`) is "
         "what the apply before this change could reach at best: each phase waited for the "
         "previous one.",
+        "",
+        "Where each run's wall time goes, from when its output showed the plan and the last "
+        "step's line (medians): start-up (Python, imports, loading and rendering the "
+        "project, reading live state, the plan) and the calls against the latency floor of "
+        "the calls alone, max(ceil(calls / c), 4) rounds; then the verifying plan and the "
+        "exit.",
+        "",
+        *table(
+            [
+                "concurrency",
+                "start-up and plan",
+                "the calls",
+                "their floor",
+                "calls / s",
+                "verifying plan and exit",
+            ],
+            [phase_row(shape, row, args.latency) for row in rows],
+        ),
     ]
     if args.compare is not None:
         lines += ["", *earlier(args.compare)]
