@@ -2,7 +2,7 @@
 reached over HTTP, as a remote service is): both end, the environment ends with exactly one
 object per declared resource and nothing else, and each apply either succeeds or says that
 another apply ran at the same time and what to run. The 20-trial tally is
-``benchmarks/bench_concurrency.py``."""
+``python benchmarks/bench_reliability.py concurrency``."""
 
 from __future__ import annotations
 
