@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -154,21 +154,38 @@ def timed(
     """``runs`` measured runs after one warm-up (which fills caches: .pyc, the page cache);
     with ``other`` (the --against build's command line), that too, the order swapped every
     run."""
-    mine: list[tuple[float, float]] = []
-    theirs: list[tuple[float, float]] = []
     run(args, env=env)
-    if other is not None:
-        run(other, env=env)
-    for n in range(runs):
-        pairs = [(args, mine)] if other is None else [(args, mine), (other, theirs)]
-        for command, into in pairs if n % 2 == 0 else reversed(pairs):
-            into.append(run(command, env=env))
+    theirs = None if other is None else (lambda: run(other, env=env))
+    if theirs is not None:
+        theirs()
     shown = shown or " ".join(args[2:])
-    timing = Timing(label, shown, [w for w, _ in mine], [c for _, c in mine])
-    if other is not None:
-        timing.other = Timing(label, shown, [w for w, _ in theirs], [c for _, c in theirs])
+    timing = alternated(label, shown, runs, lambda: run(args, env=env), theirs)
     print(f"  {label}: median {timing.median:.2f} s (CPU {timing.cpu:.2f} s)", file=sys.stderr)
     return timing
+
+
+def alternated(
+    label: str,
+    shown: str,
+    runs: int,
+    mine: Callable[[], tuple[float, float]],
+    theirs: Callable[[], tuple[float, float]] | None,
+) -> Timing:
+    """``runs`` runs of ``mine`` (and of ``theirs``, the --against build's, in turn, the
+    order swapped every run): this build's timing, with the other's as its ``other``."""
+    measured: dict[str, list[tuple[float, float]]] = {"mine": [], "theirs": []}
+    for n in range(runs):
+        pairs = [("mine", mine)] if theirs is None else [("mine", mine), ("theirs", theirs)]
+        for key, measure in pairs if n % 2 == 0 else reversed(pairs):
+            measured[key].append(measure())
+
+    def timing(of: list[tuple[float, float]]) -> Timing:
+        return Timing(label, shown, [w for w, _ in of], [c for _, c in of])
+
+    out = timing(measured["mine"])
+    if theirs is not None:
+        out.other = timing(measured["theirs"])
+    return out
 
 
 def against(args: list[str]) -> list[str] | None:
@@ -374,32 +391,26 @@ def served_project(
         env = {**os.environ}
         other = against(args) if compare else None
         run(args, env=env)  # warm-up
-        if other is not None:
-            run(other, env=env)
-        measured: list[tuple[float, float]] = []
-        theirs: list[tuple[float, float]] = []
+        theirs = None if other is None else (lambda: run(other, env=env))
+        if theirs is not None:
+            theirs()
         counts: list[Counter[str]] = []
-        for n in range(runs):
-            if other is not None and n % 2 == 1:
-                theirs.append(run(other, env=env))
+
+        def counted() -> tuple[float, float]:
+            """One run of this build, its requests counted (the other's are not)."""
             control.clear_requests()
-            measured.append(run(args, env=env))
+            measured = run(args, env=env)
             got = control.requests()
             got.pop("total", None)
             counts.append(Counter(got))
-            if other is not None and n % 2 == 0:
-                theirs.append(run(other, env=env))
+            return measured
+
+        timing = alternated(f"{spec.name} plan", "assistops plan (no-op)", runs, counted, theirs)
         if any(c != counts[0] for c in counts):
             raise RuntimeError(f"{spec.name}: the runs made different requests: {counts}")
         off = over(_RunLike(counts[0]), noop_bound(shape))
         if off != "none":  # the bound is the invariant the times are read against
             raise RuntimeError(f"{spec.name}: the no-op plan is off its request bound: {off}")
-        walls, cpus = [w for w, _ in measured], [c for _, c in measured]
-        timing = Timing(f"{spec.name} plan", "assistops plan (no-op)", walls, cpus)
-        if theirs:
-            timing.other = Timing(
-                timing.label, timing.command, [w for w, _ in theirs], [c for _, c in theirs]
-            )
         timing.requests, timing.bound = counts[0], noop_bound(shape)
         print(f"  {spec.name} plan: median {timing.median:.2f} s", file=sys.stderr)
         return Served(shape, timing, stages(shape), apply_wall, concurrency)

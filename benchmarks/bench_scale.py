@@ -63,18 +63,21 @@ BASELINE_CPU = 11.0
 CHAIN = 4
 
 
+def write_calls(shape: Shape) -> int:
+    """The calls apply from empty makes between its plan and the verifying plan: every
+    upload, 3 per store (create, batch, poll), 1 per assistant."""
+    return shape.uploads + shape.stores * 3 + shape.assistants
+
+
 def call_rounds(shape: Shape, concurrency: int) -> int:
-    """Rounds of the calls alone (between the plan and the verifying plan) that cannot
-    overlap: all calls / c, or the chain."""
-    calls = shape.uploads + shape.stores * 3 + shape.assistants
-    return max(math.ceil(calls / concurrency), CHAIN)
+    """Rounds of those calls that cannot overlap: all calls / c, or the chain."""
+    return max(math.ceil(write_calls(shape) / concurrency), CHAIN)
 
 
 def dependency_rounds(shape: Shape, concurrency: int) -> int:
     """Rounds of apply from empty that cannot overlap, when each step starts once what it
-    needs is done: discovery, max(all calls / c, the chain), the verifying plan's lists."""
-    calls = shape.uploads + shape.stores * 3 + shape.assistants  # create, batch, poll a store
-    return 1 + max(math.ceil(calls / concurrency), CHAIN) + list_rounds(shape)
+    needs is done: discovery, the calls, the verifying plan's lists."""
+    return 1 + call_rounds(shape, concurrency) + list_rounds(shape)
 
 
 @dataclass
@@ -270,13 +273,12 @@ def phase_row(shape: Shape, row: Measured, latency: int) -> list[str]:
     planned = statistics.median(p.planned for p in row.phases)
     calls = statistics.median(p.applied - p.planned for p in row.phases)
     after = statistics.median(w - p.applied for w, p in zip(row.walls, row.phases, strict=True))
-    count = shape.uploads + shape.stores * 3 + shape.assistants
     return [
         row.label,
         f"{planned:.2f} s",
         f"{calls:.2f} s",
         f"{call_rounds(shape, row.concurrency) * latency / 1000:.2f} s",
-        f"{count / calls:.0f}",
+        f"{write_calls(shape) / calls:.0f}",
         f"{after:.2f} s",
     ]
 

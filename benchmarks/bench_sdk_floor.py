@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     from bench_projects import synthetic_project
-    from bench_scale import FULL, Server
+    from bench_scale import FULL, Server, write_calls
 
     from assistops.backend import BackendControl
 
@@ -207,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     upload_floor = math.ceil(shape.uploads / IN_FLIGHT) * args.latency / 1000
     # the schedule's rounds: every discovery request on its own, then the phases one by one
-    writes = shape.uploads + 3 * shape.stores + shape.assistants
-    discovery = (requests if isinstance(requests, int) else requests[0]) - writes
+    discovery = (requests if isinstance(requests, int) else requests[0]) - write_calls(shape)
     rounds = discovery + math.ceil(shape.uploads / IN_FLIGHT)
     rounds += 3 * math.ceil(shape.stores / IN_FLIGHT) + math.ceil(shape.assistants / IN_FLIGHT)
     schedule_floor = rounds * args.latency / 1000
